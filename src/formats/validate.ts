@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { UserError, inFile } from '../errors.js';
+
+/** `layers[1].weights[3][2]` from a zod issue path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(top level)';
+}
+
+/**
+ * Validate `data` against a schema; on failure throw one UserError line naming the file, the field and
+ * what was expected (the first problem found; fixing it reveals the next).
+ */
+export function parseWith<S extends z.ZodType>(schema: S, data: unknown, fileName: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+  const message = missing ? 'is missing' : issue.message.replace(/^Invalid input: /, '');
+  throw inFile(fileName, `${formatPath(issue.path)}: ${message}`);
+}
+
+/** Read and parse a JSON file, with one clear line for a missing or malformed file. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${path}: cannot read the file (${code === 'ENOENT' ? 'it does not exist' : code})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw inFile(path, `not valid JSON (${(err as Error).message})`);
+  }
+}

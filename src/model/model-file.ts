@@ -1,0 +1,45 @@
+import { inFile } from '../errors.js';
+import { parseWith, readJsonFile } from '../formats/validate.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { toJsonText } from '../io/json.js';
+import { neuronConstants } from './neuron.js';
+import { ModelSchema, type ModelFile } from './schema.js';
+
+/** Validate a parsed model object; `fileName` names it in error messages. */
+export function parseModel(data: unknown, fileName: string): ModelFile {
+  const model = parseWith(ModelSchema, data, fileName);
+  if (model.constants) {
+    // The stored float32 constants are informative; a mismatch means the file was edited inconsistently.
+    const c = neuronConstants(model.neuron);
+    for (const key of ['alpha', 'beta', 'oneMinusBeta'] as const) {
+      if (model.constants[key] !== c[key]) {
+        throw inFile(fileName, `constants.${key} is ${model.constants[key]}, expected ${c[key]} (float32 of the neuron settings)`);
+      }
+    }
+  }
+  return model;
+}
+
+export function loadModel(path: string): ModelFile {
+  return parseModel(readJsonFile(path), path);
+}
+
+/** Save with the float32 constants filled in, atomically. */
+export function saveModel(path: string, model: ModelFile): void {
+  const { alpha, beta, oneMinusBeta } = neuronConstants(model.neuron);
+  const out: ModelFile = { ...model, constants: { alpha, beta, oneMinusBeta } };
+  writeFileAtomic(path, toJsonText(out));
+}
+
+export function modelInputs(model: ModelFile): number {
+  return model.layers[0].weights.length;
+}
+
+export function modelOutputs(model: ModelFile): number {
+  return model.layers[model.layers.length - 1].weights[0].length;
+}
+
+/** Layer sizes from input to output, e.g. [5, 120, 3]. */
+export function layerSizes(model: ModelFile): number[] {
+  return [modelInputs(model), ...model.layers.map((l) => l.weights[0].length)];
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+import { parseWith } from '../formats/validate.js';
+import { LossSchema, NeuronSchema } from './schema.js';
+
+/**
+ * Everything a training run depends on. A preset is one of these; `--config FILE.json` and flags
+ * (`--optimizer.lr 0.003`, `--loss.xi 1`, `--hidden 200` ...) override parts of it, and the result is
+ * validated here before anything runs.
+ */
+
+const positive = z.number().finite().positive();
+const int = z.number().int();
+
+const InitScaleSchema = z.object({ mu: z.number().finite(), sigma: z.number().finite().nonnegative() }).strict();
+
+export const OptimizerSchema = z
+  .object({
+    type: z.enum(['adam', 'sgd']),
+    lr: positive,
+    /** L2 weight decay added to the gradient before the update: g + wd * W. */
+    weightDecay: z.number().finite().nonnegative(),
+    /** Learning-rate factor per epoch, applied smoothly per batch as gamma^(1/batchesPerEpoch). */
+    gamma: z.number().finite().positive().max(1),
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    eps: positive,
+    /** SGD momentum (PyTorch convention: v = m v + g; W -= lr v). */
+    momentum: z.number().min(0).lt(1),
+  })
+  .strict();
+
+export const TrainConfigSchema = z
+  .object({
+    preset: z.string(),
+    /** Hidden layer sizes; inputs and outputs come from the data. */
+    hidden: z.array(int.min(1)),
+    steps: int.min(3, 'expected at least 3 steps (T >= 3)'),
+    neuron: NeuronSchema,
+    loss: LossSchema,
+    encoding: z
+      .object({ type: z.literal('latency'), tMin: int.nonnegative(), tMax: int.nonnegative().optional(), bias: z.boolean() })
+      .strict(),
+    init: z.object({ hidden: InitScaleSchema, output: InitScaleSchema }).strict(),
+    optimizer: OptimizerSchema,
+    batch: int.min(1),
+    epochs: int.min(1),
+    seed: int.nonnegative(),
+    /** Evaluation batch size (does not change any number, only speed and memory). */
+    evalBatch: int.min(1),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const tMax = c.encoding.tMax ?? c.steps - 1;
+    if (tMax > c.steps - 1) ctx.addIssue({ code: 'custom', path: ['encoding', 'tMax'], message: `is ${tMax}, expected at most steps - 1 = ${c.steps - 1}` });
+    if (c.encoding.tMin > tMax) ctx.addIssue({ code: 'custom', path: ['encoding', 'tMin'], message: `is ${c.encoding.tMin}, expected at most tMax = ${tMax}` });
+  });
+
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+const TWIN: TrainConfig = {
+  preset: 'twin',
+  hidden: [120],
+  steps: 27,
+  neuron: { dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 },
+  loss: { type: 'ttfs-ce', xi: 1.5, alpha: 0.01, tau1: 100 },
+  encoding: { type: 'latency', tMin: 2, tMax: 26, bias: true },
+  init: { hidden: { mu: 3.2, sigma: 3.2 }, output: { mu: 5.2, sigma: 2.8 } },
+  optimizer: { type: 'adam', lr: 0.0019, weightDecay: 6.5e-7, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 },
+  batch: 22,
+  epochs: 40,
+  seed: 0,
+  evalBatch: 250,
+};
+
+/** The exact-EventProp column of the contract's table (Wunderlich & Pehle), run with this discretisation. */
+const EXACT: TrainConfig = {
+  ...TWIN,
+  preset: 'exact',
+  hidden: [200],
+  steps: 40,
+  loss: { type: 'ttfs-ce', xi: 0.5, alpha: 0.003, tau1: 6.4 },
+  encoding: { type: 'latency', tMin: 0, tMax: 30, bias: true },
+  optimizer: { ...TWIN.optimizer, lr: 0.005, weightDecay: 0 },
+  batch: 32,
+  epochs: 100,
+};
+
+export const PRESETS: Record<string, TrainConfig> = { twin: TWIN, exact: EXACT };
+
+export function presetConfig(name: string): TrainConfig {
+  const preset = PRESETS[name];
+  if (!preset) throw new UserError(`--preset: unknown preset '${name}' (expected one of ${Object.keys(PRESETS).join(', ')})`);
+  return structuredClone(preset);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merge `override` into `base` (objects merge, everything else replaces). */
+export function mergeSettings(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = mergeSettings(base[k], v);
+  return out;
+}
+
+/** Preset, then the config file, then flags; validated as a whole. `source` names it in errors. */
+export function resolveConfig(presetName: string, overrides: unknown[], source: string): TrainConfig {
+  let merged: unknown = presetConfig(presetName);
+  for (const o of overrides) merged = mergeSettings(merged, o);
+  return parseWith(TrainConfigSchema, merged, source);
+}

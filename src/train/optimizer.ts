@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import type { z } from 'zod';
+import type { OptimizerSchema } from '../model/train-config.js';
+
+export type OptimizerSettings = z.output<typeof OptimizerSchema>;
+
+/** Optimiser state as plain arrays, for checkpoints. */
+export interface OptimizerState {
+  step: number;
+  /** Adam: first and second moments per layer; SGD: momentum buffer in `m`, `v` empty. */
+  m: number[][][];
+  v: number[][][];
+}
+
+/**
+ * Adam (PyTorch's formulation, eventprop.md "Optimiser") or SGD with momentum, with L2 weight decay
+ * added to the gradient before the update. Weights are replaced by new tensors (the old ones disposed),
+ * so the caller's array of weights always holds the current ones.
+ */
+export class Optimizer {
+  private m: tf.Tensor2D[];
+  private v: tf.Tensor2D[];
+  step = 0;
+
+  constructor(
+    readonly settings: OptimizerSettings,
+    shapes: [number, number][],
+    state?: OptimizerState,
+  ) {
+    const zeros = () => shapes.map((s) => tf.zeros(s) as tf.Tensor2D);
+    this.m = state ? state.m.map((a) => tf.tensor2d(a, undefined, 'float32')) : zeros();
+    this.v = state && settings.type === 'adam' ? state.v.map((a) => tf.tensor2d(a, undefined, 'float32')) : settings.type === 'adam' ? zeros() : [];
+    this.step = state?.step ?? 0;
+  }
+
+  /** One update of every layer with learning rate `lr`. Gradients are not disposed. */
+  apply(weights: tf.Tensor2D[], grads: tf.Tensor2D[], lr: number): void {
+    const { type, weightDecay, beta1, beta2, eps, momentum } = this.settings;
+    this.step += 1;
+    const t = this.step;
+    for (let l = 0; l < weights.length; l++) {
+      const W = weights[l];
+      const { newW, newM, newV } = tf.tidy((): { newW: tf.Tensor2D; newM: tf.Tensor2D; newV?: tf.Tensor2D } => {
+        const g = weightDecay > 0 ? grads[l].add(W.mul(weightDecay)) : grads[l];
+        if (type === 'sgd') {
+          const buf = this.m[l].mul(momentum).add(g) as tf.Tensor2D;
+          return { newW: W.sub(buf.mul(lr)) as tf.Tensor2D, newM: buf };
+        }
+        const m = this.m[l].mul(beta1).add(g.mul(1 - beta1)) as tf.Tensor2D;
+        const v = this.v[l].mul(beta2).add(g.square().mul(1 - beta2)) as tf.Tensor2D;
+        const mHat = m.div(1 - beta1 ** t);
+        const vHat = v.div(1 - beta2 ** t);
+        return { newW: W.sub(mHat.div(vHat.sqrt().add(eps)).mul(lr)) as tf.Tensor2D, newM: m, newV: v };
+      });
+      W.dispose();
+      weights[l] = newW;
+      this.m[l].dispose();
+      this.m[l] = newM;
+      if (newV) {
+        this.v[l].dispose();
+        this.v[l] = newV;
+      }
+    }
+  }
+
+  state(): OptimizerState {
+    return { step: this.step, m: this.m.map((t) => t.arraySync()), v: this.v.map((t) => t.arraySync()) };
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}
+
+/** The smooth schedule: lr * gamma^(batchIndex / batchesPerEpoch), batchIndex counted from 0. */
+export function scheduledLr(settings: OptimizerSettings, batchIndex: number, batchesPerEpoch: number): number {
+  return settings.lr * settings.gamma ** (batchIndex / batchesPerEpoch);
+}

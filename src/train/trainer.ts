@@ -1,0 +1,212 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import type { Dataset } from '../data/dataset.js';
+import { encodeDataset, encodedInputs } from '../data/encoding.js';
+import { MT19937 } from '../data/mt19937.js';
+import { checkDatasetFits, classCount, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
+import { networkFromModel, weightsToArrays } from '../engine/model-network.js';
+import type { EngineNetwork } from '../engine/network.js';
+import { UserError } from '../errors.js';
+import { initModel } from '../model/init.js';
+import type { ModelFile } from '../model/schema.js';
+import type { TrainConfig } from '../model/train-config.js';
+import { runBatch, type EncodedSet } from './batch-runner.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
+import { evaluate, type Evaluation } from './evaluate.js';
+import { Optimizer, scheduledLr } from './optimizer.js';
+
+/** One row of the metrics log. */
+export type EpochMetrics = Record<string, number>;
+
+export type TrainProgress =
+  | { type: 'start'; epoch: number; epochs: number; batches: number }
+  | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; accuracy: number }
+  | { type: 'epoch'; metrics: EpochMetrics; history: EpochMetrics[]; best: boolean };
+
+export interface TrainOptions {
+  config: TrainConfig;
+  data: DataSpec;
+  /** Name of the backend in use, for provenance and to check a resumed run uses the same one. */
+  backend: string;
+  /** Where to write the checkpoint after every epoch (none when absent). */
+  checkpointPath?: string;
+  /** Continue from the checkpoint at `checkpointPath`. */
+  resume?: boolean;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+export interface TrainResult {
+  /** The best-validation model, with its provenance and metrics. */
+  model: ModelFile;
+  history: EpochMetrics[];
+  bestEpoch: number;
+  validation: Evaluation;
+  test: Evaluation;
+}
+
+/** Seeded permutation of 0..n-1 for one epoch (Fisher-Yates on MT19937), so a resumed run reshuffles identically. */
+export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
+  const rng = new MT19937((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.randint(i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+function encodeSet(ds: Dataset, config: TrainConfig): EncodedSet {
+  const enc = { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias };
+  return {
+    encoded: encodeDataset(ds, enc),
+    labels: ds.labels,
+    count: ds.count,
+    inputs: encodedInputs(ds.featureNames.length, enc),
+    steps: config.steps,
+  };
+}
+
+/** The config as stored in checkpoints and provenance; `epochs` may change on resume. */
+function configKey(config: TrainConfig): string {
+  const { epochs: _epochs, ...rest } = config;
+  return JSON.stringify(rest);
+}
+
+function withWeights(model: ModelFile, weights: number[][][]): ModelFile {
+  return { ...model, layers: weights.map((w) => ({ weights: w })) };
+}
+
+/**
+ * Train on the train split, select the epoch with the best validation accuracy (ties: lower validation
+ * loss, then the earlier epoch), and report the test split for that model only.
+ */
+export function train(opts: TrainOptions): TrainResult {
+  const { config } = opts;
+  const sets = {} as Record<Split, Dataset>;
+  for (const split of SPLITS) sets[split] = loadDataset(opts.data[split]);
+  const features = sets.train.featureNames;
+  const classes = classCount(sets.train);
+  for (const split of SPLITS) checkDatasetFits(sets[split], features, classes);
+  const trainSet = encodeSet(sets.train, config);
+  const validationSet = encodeSet(sets.validation, config);
+
+  let template = initModel(config, trainSet.inputs, classes, features);
+  let weights = template.layers.map((l) => l.weights);
+  let ckpt: Checkpoint | null = null;
+  if (opts.resume) {
+    if (!opts.checkpointPath || !existsSync(opts.checkpointPath)) {
+      throw new UserError(`--resume: no checkpoint at ${opts.checkpointPath ?? '(none given)'} to resume from`);
+    }
+    ckpt = loadCheckpoint(opts.checkpointPath);
+    const what = configKey(ckpt.config as TrainConfig) !== configKey(config)
+      ? 'settings'
+      : JSON.stringify(ckpt.data) !== JSON.stringify(opts.data)
+        ? 'data'
+        : ckpt.backend !== opts.backend
+          ? `backend (${ckpt.backend})`
+          : null;
+    if (what) throw new UserError(`${opts.checkpointPath}: written by a run with different ${what}; resume with the same ones or start afresh`);
+    weights = ckpt.weights;
+  }
+
+  const net: EngineNetwork = networkFromModel(withWeights(template, weights));
+  const optimizer = new Optimizer(config.optimizer, net.weights.map((w) => w.shape as [number, number]), ckpt?.optimizer);
+  const history: EpochMetrics[] = ckpt ? [...ckpt.history] : [];
+  let best = ckpt?.best ?? null;
+  const batches = Math.ceil(trainSet.count / config.batch);
+
+  try {
+    for (let epoch = ckpt?.epochsDone ?? 0; epoch < config.epochs; epoch++) {
+      opts.onProgress?.({ type: 'start', epoch: epoch + 1, epochs: config.epochs, batches });
+      const order = epochOrder(trainSet.count, config.seed, epoch);
+      let ceSum = 0;
+      let rSum = 0;
+      let correct = 0;
+      let lr = config.optimizer.lr;
+      const t0 = performance.now();
+      for (let b = 0; b < batches; b++) {
+        const idx = order.subarray(b * config.batch, Math.min((b + 1) * config.batch, trainSet.count));
+        const { grads, outcome } = runBatch(net, trainSet, idx, true);
+        lr = scheduledLr(config.optimizer, epoch * batches + b, batches);
+        optimizer.apply(net.weights, grads, lr);
+        tf.dispose(grads);
+        ceSum += outcome.ceSum;
+        rSum += outcome.rSum;
+        correct += outcome.correct;
+        const seen = Math.min((b + 1) * config.batch, trainSet.count);
+        opts.onProgress?.({ type: 'batch', epoch: epoch + 1, batch: b + 1, batches, loss: (ceSum + rSum) / seen, accuracy: correct / seen });
+      }
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      const val = evaluate(net, validationSet, config.evalBatch);
+      const evalSeconds = (performance.now() - t1) / 1000;
+      const metrics: EpochMetrics = {
+        epoch: epoch + 1,
+        lr,
+        trainLoss: (ceSum + rSum) / trainSet.count,
+        trainAccuracy: correct / trainSet.count,
+        validationLoss: val.loss,
+        validationAccuracy: val.accuracy,
+      };
+      val.spikesPerSample.forEach((s, l) => (metrics[`spikesPerSample${l + 1}`] = s));
+      val.silentNeurons.forEach((s, l) => (metrics[`silentNeurons${l + 1}`] = s));
+      metrics.trainSeconds = trainSeconds;
+      metrics.evalSeconds = evalSeconds;
+      history.push(metrics);
+      const isBest = !best || val.accuracy > best.accuracy || (val.accuracy === best.accuracy && val.loss < best.loss);
+      const current = weightsToArrays(net.weights);
+      if (isBest) best = { epoch: epoch + 1, accuracy: val.accuracy, loss: val.loss, weights: current };
+      if (opts.checkpointPath) {
+        saveCheckpoint(opts.checkpointPath, {
+          format: 's2prop-checkpoint',
+          version: 1,
+          config: config as unknown as Record<string, unknown>,
+          data: opts.data,
+          features,
+          classes,
+          backend: opts.backend,
+          epochsDone: epoch + 1,
+          weights: current,
+          optimizer: optimizer.state(),
+          best,
+          history,
+        });
+      }
+      opts.onProgress?.({ type: 'epoch', metrics, history, best: isBest });
+    }
+    if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
+
+    // The selected model: best validation epoch. Test is evaluated for it alone, at the end.
+    net.weights.forEach((w) => w.dispose());
+    net.weights = networkFromModel(withWeights(template, best.weights)).weights;
+    const validation = evaluate(net, validationSet, config.evalBatch);
+    const test = evaluate(net, encodeSet(sets.test, config), config.evalBatch);
+    template = withWeights(template, best.weights);
+    const model: ModelFile = {
+      ...template,
+      provenance: {
+        ...template.provenance!,
+        epochs: config.epochs,
+        bestEpoch: best.epoch,
+        batch: config.batch,
+        backend: opts.backend,
+        data: opts.data,
+        trainedOn: 'tensor-engine',
+        config: config as unknown as Record<string, unknown>,
+      },
+      metrics: {
+        bestEpoch: best.epoch,
+        validationAccuracy: validation.accuracy,
+        validationLoss: validation.loss,
+        testAccuracy: test.accuracy,
+        testLoss: test.loss,
+      },
+    };
+    return { model, history, bestEpoch: best.epoch, validation, test };
+  } finally {
+    net.weights.forEach((w) => w.dispose());
+    optimizer.dispose();
+  }
+}
