@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import { batchFileRaster, type BatchFile } from '../formats/batch-file.js';
+import type { ModelFile } from '../model/schema.js';
+import { networkFromModel } from './model-network.js';
+import { backward, disposeTrace, forward, ttfsLoss } from './network.js';
+
+/** The gradient command's result: weights and gradients laid out [inputs][outputs] per layer. */
+export interface GradientReport {
+  loss: number;
+  /** [sample][output neuron], T when silent. */
+  firstSpikes: number[][];
+  grads: number[][][];
+  /** Spikes per layer [sample][step][neuron] (hidden layers, then output), when asked for. */
+  spikes?: number[][][][];
+}
+
+/** Loss, first spikes and dL/dW of one batch of explicit input spike trains (batch checked by the caller). */
+export function batchGradients(model: ModelFile, batch: BatchFile, withSpikes = false): GradientReport {
+  const net = networkFromModel(model);
+  const B = batch.samples.length;
+  const input = tf.tensor3d(batchFileRaster(batch), [B, batch.steps, batch.inputs], 'bool');
+  const labels = tf.tensor1d(batch.samples.map((s) => s.label), 'int32');
+  const trace = forward(net, input);
+  const loss = ttfsLoss(net, trace.spikes[trace.spikes.length - 1], labels);
+  const grads = backward(net, trace, loss.errors);
+  const terms = loss.terms.dataSync();
+  let total = 0;
+  for (let b = 0; b < B; b++) total += terms[2 * b] + terms[2 * b + 1];
+  const report: GradientReport = {
+    loss: total / B,
+    firstSpikes: loss.firstSpikes.arraySync() as number[][],
+    grads: grads.map((g) => g.arraySync()),
+  };
+  if (withSpikes) report.spikes = trace.spikes.slice(1).map((s) => (s.arraySync() as unknown as boolean[][][]).map((a) => a.map((r) => r.map(Number))));
+  disposeTrace(trace);
+  tf.dispose([input, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...net.weights]);
+  return report;
+}
