@@ -1,1 +1,43 @@
-export {};
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UserError } from '../errors.js';
+import { dataCommand } from './data.js';
+import { evalCommand } from './evaluate.js';
+import { gradCommand } from './grad.js';
+import { initCommand } from './init.js';
+import { mainCommand } from './main-job.js';
+import { trainCommand } from './train.js';
+import { TOOL_VERSION } from '../version.js';
+
+/** One line for what the user can fix, a stack trace for anything else (a bug). */
+function fail(err: unknown): never {
+  if (err instanceof UserError) {
+    process.stderr.write(`s2prop: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`s2prop: internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(2);
+}
+
+try {
+  await yargs(hideBin(process.argv))
+    .scriptName('s2prop')
+    .version(TOOL_VERSION)
+    .command(dataCommand)
+    .command(initCommand)
+    .command(trainCommand)
+    .command(evalCommand)
+    .command(gradCommand)
+    .command(mainCommand)
+    .demandCommand(1, 'expected a command (see s2prop --help)')
+    .recommendCommands()
+    .strictCommands()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((msg, err) => {
+      throw err ?? new UserError(msg);
+    })
+    .parseAsync();
+} catch (err) {
+  fail(err);
+}

@@ -18,6 +18,10 @@ export function parseWith<S extends z.ZodType>(schema: S, data: unknown, fileNam
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${formatPath(issue.path)}.` : '';
+    throw inFile(fileName, `${where}${issue.keys[0]}: unknown key (a typo, or a key of another format version?)`);
+  }
   const message = missing ? 'is missing' : issue.message.replace(/^Invalid input: /, '');
   throw inFile(fileName, `${formatPath(issue.path)}: ${message}`);
 }

@@ -1,0 +1,35 @@
+import type { Argv } from 'yargs';
+import { useBackend, parseBackend } from '../engine/backend.js';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { toJsonText } from '../io/json.js';
+
+/** `--backend`, shared by every command that runs the engine. */
+export function withBackend<T>(y: Argv<T>) {
+  return y.option('backend', {
+    type: 'string',
+    default: 'auto',
+    describe: 'auto (tensorflow when @tensorflow/tfjs-node[-gpu] loads, else wasm) | wasm | cpu | tensorflow',
+  });
+}
+
+export async function startBackend(choice: string): Promise<string> {
+  return useBackend(parseBackend(choice));
+}
+
+/** Write JSON to a file (atomically) or to stdout when no path is given. */
+export function emitJson(value: unknown, out?: string): void {
+  if (out) writeFileAtomic(out, toJsonText(value));
+  else process.stdout.write(toJsonText(value));
+}
+
+/** A number flag that must be a positive integer, with a clear message. */
+export function positiveInt(flag: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new UserError(`--${flag}: expected a positive integer, got '${String(value)}'`);
+  }
+  return value;
+}
+
+/** A progress line on stderr that redraws in place on a terminal and stays quiet elsewhere. */
+export const isTty = Boolean(process.stderr.isTTY);

@@ -1,0 +1,57 @@
+import type { CommandModule } from 'yargs';
+import { encodeDataset, encodedInputs } from '../data/encoding.js';
+import { checkDatasetFits, loadDataset, SPLITS } from '../data/sources.js';
+import { networkFromModel } from '../engine/model-network.js';
+import { UserError } from '../errors.js';
+import { loadModel, modelInputs, modelOutputs } from '../model/model-file.js';
+import type { ModelFile } from '../model/schema.js';
+import { evaluationJson, evaluationReport } from '../report/format.js';
+import { evaluate, type Evaluation } from '../train/evaluate.js';
+import { positiveInt, startBackend, withBackend } from './common.js';
+
+interface Args {
+  model: string;
+  split: string;
+  data?: string;
+  json: boolean;
+  backend: string;
+  batch: number;
+}
+
+/** Evaluate a model on a data set, encoding it with the model's own encoding. */
+export function evaluateModel(model: ModelFile, dataSpec: string, batch: number): Evaluation {
+  const ds = loadDataset(dataSpec);
+  const enc = { steps: model.steps, ...model.encoding };
+  const features = model.features ?? modelInputs(model) - (enc.bias ? 1 : 0);
+  checkDatasetFits(ds, features, modelOutputs(model));
+  const net = networkFromModel(model);
+  try {
+    const set = { encoded: encodeDataset(ds, enc), labels: ds.labels, count: ds.count, inputs: encodedInputs(ds.featureNames.length, enc), steps: model.steps };
+    return evaluate(net, set, batch);
+  } finally {
+    net.weights.forEach((w) => w.dispose());
+  }
+}
+
+export const evalCommand: CommandModule<object, Args> = {
+  command: 'eval',
+  describe: 'Accuracy, loss, confusion matrix and spikes per sample of a model',
+  builder: (y) =>
+    withBackend(y)
+      .option('model', { type: 'string', demandOption: true })
+      .option('split', { type: 'string', default: 'test', describe: 'canonical Yin-Yang split: train | validation | test' })
+      .option('data', { type: 'string', describe: 'CSV of features in [0,1] and a label column (instead of --split)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+      .option('batch', { type: 'number', default: 250, describe: 'evaluation batch size' }) as never,
+  handler: async (args) => {
+    if (!args.data && !(SPLITS as readonly string[]).includes(args.split)) {
+      throw new UserError(`--split: unknown split '${args.split}' (expected ${SPLITS.join(', ')})`);
+    }
+    const model = loadModel(args.model);
+    await startBackend(args.backend);
+    const spec = args.data ?? `yinyang:${args.split}`;
+    const result = evaluateModel(model, spec, positiveInt('batch', args.batch));
+    if (args.json) process.stdout.write(JSON.stringify({ model: args.model, data: spec, ...evaluationJson(result) }) + '\n');
+    else process.stdout.write(evaluationReport(result, `${args.model} on ${spec}`) + '\n');
+  },
+};

@@ -1,0 +1,29 @@
+import type { CommandModule } from 'yargs';
+import { batchGradients } from '../engine/gradients.js';
+import { checkBatchFits, loadBatch } from '../formats/batch-file.js';
+import { loadModel, modelInputs, modelOutputs } from '../model/model-file.js';
+import { emitJson, startBackend, withBackend } from './common.js';
+
+interface Args {
+  model: string;
+  batch: string;
+  out?: string;
+  backend: string;
+}
+
+export const gradCommand: CommandModule<object, Args> = {
+  command: 'grad',
+  describe: 'Loss, first spikes and EventProp weight gradients of one batch of input spike trains',
+  builder: (y) =>
+    withBackend(y)
+      .option('model', { type: 'string', demandOption: true })
+      .option('batch', { type: 'string', demandOption: true, describe: 'BATCH.json: {"steps", "inputs", "samples": [{"spikes": [[input, step], ...], "label"}]}' })
+      .option('out', { type: 'string', describe: 'GRADS.json (default: stdout)' }) as never,
+  handler: async (args) => {
+    const model = loadModel(args.model);
+    const batch = loadBatch(args.batch);
+    checkBatchFits(batch, args.batch, model.steps, modelInputs(model), modelOutputs(model));
+    await startBackend(args.backend);
+    emitJson(batchGradients(model, batch), args.out);
+  },
+};

@@ -1,0 +1,22 @@
+import type { CommandModule } from 'yargs';
+import { YINYANG_FEATURES } from '../data/yinyang.js';
+import { initModel } from '../model/init.js';
+import { saveModel } from '../model/model-file.js';
+import { trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
+
+export const initCommand: CommandModule<object, TrainArgs & { classes: number; out: string }> = {
+  command: 'init',
+  describe: 'Write an initialised (untrained) model for the Yin-Yang inputs, from a preset and overrides',
+  builder: (y) =>
+    trainOptions(y)
+      .option('classes', { type: 'number', default: 3, describe: 'output neurons' })
+      .option('out', { type: 'string', demandOption: true }) as never,
+  handler: (args) => {
+    const { classes, ...rest } = args;
+    const config = trainConfigFromArgs(rest as TrainArgs);
+    const features = [...YINYANG_FEATURES];
+    const model = initModel(config, features.length + (config.encoding.bias ? 1 : 0), classes, features);
+    saveModel(args.out, model);
+    process.stderr.write(`wrote an initialised ${[model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)].join('-')} model to ${args.out}\n`);
+  },
+};

@@ -1,0 +1,114 @@
+import type { CommandModule } from 'yargs';
+import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
+import { UserError } from '../errors.js';
+import { readJsonFile } from '../formats/validate.js';
+import { saveModel } from '../model/model-file.js';
+import { resolveConfig, type TrainConfig } from '../model/train-config.js';
+import { evaluationReport, percent } from '../report/format.js';
+import { writeMetricsCsv } from '../report/metrics-csv.js';
+import { train, type TrainResult } from '../train/trainer.js';
+import { startBackend, withBackend } from './common.js';
+import { epochReporter } from './progress.js';
+
+/** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
+const CONFIG_FLAGS = ['hidden', 'steps', 'neuron', 'loss', 'encoding', 'init', 'optimizer', 'evalBatch', 'seed', 'epochs', 'batch'];
+const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'backend', 'train', 'validation', 'test', 'quiet'];
+
+export interface TrainArgs {
+  preset: string;
+  config?: string;
+  out: string;
+  log?: string;
+  resume: boolean;
+  backend: string;
+  train?: string;
+  validation?: string;
+  test?: string;
+  quiet?: boolean;
+  [flag: string]: unknown;
+}
+
+/** `--hidden 200` or `--hidden 100,100` as a list of layer sizes. */
+function parseHidden(value: unknown): unknown {
+  if (typeof value === 'number') return [value];
+  if (typeof value === 'string') {
+    const sizes = value === '' ? [] : value.split(',').map((s) => Number(s.trim()));
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UserError(`--hidden: expected layer sizes like 120 or 100,50, got '${value}'`);
+    return sizes;
+  }
+  return value;
+}
+
+/** The settings overridden on the command line, checked for unknown flags. */
+export function flagOverrides(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) {
+    if (key === '_' || key === '$0' || key.includes('-') || value === undefined) continue;
+    if (CONFIG_FLAGS.includes(key)) out[key] = key === 'hidden' ? parseHidden(value) : value;
+    else if (!COMMAND_FLAGS.includes(key)) throw new UserError(`--${key}: unknown flag (settings: ${CONFIG_FLAGS.join(', ')}; see s2prop train --help)`);
+  }
+  return out;
+}
+
+export function trainConfigFromArgs(args: TrainArgs): TrainConfig {
+  const overrides: unknown[] = [];
+  if (args.config) overrides.push(readJsonFile(args.config));
+  overrides.push(flagOverrides(args));
+  return resolveConfig(args.preset, overrides, args.config ? `${args.config} (with flags)` : 'settings from flags');
+}
+
+export function dataFromArgs(args: { train?: string; validation?: string; test?: string }): DataSpec {
+  return { train: args.train ?? CANONICAL_DATA.train, validation: args.validation ?? CANONICAL_DATA.validation, test: args.test ?? CANONICAL_DATA.test };
+}
+
+/** Train, log, save: shared by `train` and the main job. */
+export async function runTraining(args: TrainArgs): Promise<TrainResult> {
+  const config = trainConfigFromArgs(args);
+  const data = dataFromArgs(args);
+  const backend = await startBackend(args.backend);
+  const report = args.quiet ? () => {} : epochReporter();
+  process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
+  const result = train({
+    config,
+    data,
+    backend,
+    checkpointPath: `${args.out}.ckpt.json`,
+    resume: args.resume,
+    onProgress: (p) => {
+      report(p);
+      if (p.type === 'epoch' && args.log) writeMetricsCsv(args.log, p.history);
+    },
+  });
+  saveModel(args.out, result.model);
+  if (args.log) writeMetricsCsv(args.log, result.history);
+  process.stdout.write(
+    `best epoch ${result.bestEpoch}: validation ${percent(result.validation.accuracy)}, test ${percent(result.test.accuracy)}\n` +
+      `${evaluationReport(result.test, 'test split')}\nmodel written to ${args.out}\n`,
+  );
+  return result;
+}
+
+export function trainOptions<T>(y: import('yargs').Argv<T>) {
+  return withBackend(y)
+    .option('preset', { type: 'string', default: 'twin', describe: 'twin (on-chip twin settings) | exact (exact-EventProp settings)' })
+    .option('config', { type: 'string', describe: 'JSON file of settings overriding the preset' })
+    .option('seed', { type: 'number', describe: 'seed for initialisation and shuffling' })
+    .option('epochs', { type: 'number' })
+    .option('batch', { type: 'number' })
+    .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 120 or 100,50' })
+    .option('train', { type: 'string', describe: 'training CSV (default: canonical Yin-Yang)' })
+    .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
+    .option('test', { type: 'string', describe: 'test CSV, reported at the end' })
+    .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.ckpt.json' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' });
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'Train on the tensor engine; any setting can be overridden: --optimizer.lr 0.003 --loss.xi 1 --encoding.tMin 2 ...',
+  builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write' }) as never,
+  handler: async (args) => {
+    await runTraining(args);
+  },
+};
