@@ -35,6 +35,13 @@ export const lifAdjointKernel: TypedKernel<LifAdjointAttrs> = {
       { shape: wantEpsIn ? sInShape : [0], dtype: 'float32' },
     ];
   },
+  computeWasm(heap, [sIn, s, D, e, W], [sInShape, , , , wShape], [G, epsIn], attrs) {
+    const { alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn } = attrs;
+    const [B, T, Nin] = sInShape;
+    const lists = heap.malloc(4 * (T + 1 + T * Nin));
+    heap.kernels.lif_adjoint(sIn, s, D, e, W, G, epsIn, B, T, Nin, wShape[1], alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn ? 1 : 0, lists, lists + 4 * (T + 1));
+    heap.free(lists);
+  },
   compute([sIn, s, D, e, W], [sInShape, , , , wShape], [G, epsIn], attrs) {
     const { alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn } = attrs;
     const [B, T, Nin] = sInShape;

@@ -33,6 +33,12 @@ export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
       { shape: [B, T, N], dtype: 'float32' },
     ];
   },
+  computeWasm(heap, [sIn, W], [sInShape, wShape], [s, D], { alpha, beta, oneMinusBeta, threshold }) {
+    const [B, T, Nin] = sInShape;
+    const lists = heap.malloc(4 * (T + 1 + T * Nin));
+    heap.kernels.lif_forward(sIn, W, s, D, B, T, Nin, wShape[1], alpha, beta, oneMinusBeta, threshold, lists, lists + 4 * (T + 1));
+    heap.free(lists);
+  },
   compute([sIn, W], [sInShape, wShape], [s, D], { alpha, beta, oneMinusBeta, threshold }) {
     const [B, T, Nin] = sInShape;
     const N = wShape[1];

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { lifWasm, type EmscriptenModule, type LifWasmExports } from './wasm-kernels.js';
 
 /**
  * Custom kernels written once as plain typed-array loops and run on any backend.
@@ -25,6 +26,17 @@ export interface TypedKernel<Attrs> {
   outputs(inputShapes: number[][], attrs: Attrs): KernelOutputSpec[];
   /** The loop itself: outputs arrive zero-filled. */
   compute(inputs: KernelArray[], inputShapes: number[][], outputs: KernelArray[], attrs: Attrs): void;
+  /**
+   * The same computation in WebAssembly on the wasm backend's heap (optional): byte offsets of the
+   * inputs and the zero-filled outputs, and `malloc`/`free` for scratch memory.
+   */
+  computeWasm?(lib: WasmHeap, inputs: number[], inputShapes: number[][], outputs: number[], attrs: Attrs): void;
+}
+
+export interface WasmHeap {
+  kernels: LifWasmExports;
+  malloc(bytes: number): number;
+  free(ptr: number): void;
 }
 
 /** The parts of the cpu backend a typed kernel touches. */
@@ -35,8 +47,16 @@ interface CpuBackendLike {
 
 /** The parts of the wasm backend a typed kernel touches. */
 interface WasmBackendLike {
+  wasm: EmscriptenModule;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): KernelArray;
+}
+
+/** Use the WebAssembly kernels where a kernel has them (tests switch this off to compare the two). */
+let useWasmKernels = true;
+export function setUseWasmKernels(on: boolean): void {
+  useWasmKernels = on;
 }
 
 function allocate(spec: KernelOutputSpec): KernelArray {
@@ -74,10 +94,17 @@ function registerWasm<A>(kernel: TypedKernel<A>): void {
       const specs = kernel.outputs(shapes, attrs as unknown as A);
       // Allocate every output before taking any heap view: malloc may grow (and so detach) the heap.
       const outInfos = specs.map((s) => wasm.makeOutput(s.shape, s.dtype));
-      const arrays = infos.map((t) => wasm.typedArrayFromHeap(t));
-      const outs = outInfos.map((t) => wasm.typedArrayFromHeap(t));
-      for (const o of outs) o.fill(0); // wasm malloc does not zero
-      kernel.compute(arrays, shapes, outs, attrs as unknown as A);
+      for (const o of outInfos) wasm.typedArrayFromHeap(o).fill(0); // wasm malloc does not zero
+      const kernels = useWasmKernels && kernel.computeWasm ? lifWasm(wasm.wasm) : null;
+      if (kernels) {
+        const offset = (t: tf.TensorInfo) => wasm.dataIdMap.get(t.dataId).memoryOffset;
+        const heap: WasmHeap = { kernels, malloc: (n) => wasm.wasm._malloc(n), free: (p) => wasm.wasm._free(p) };
+        kernel.computeWasm!(heap, infos.map(offset), shapes, outInfos.map(offset), attrs as unknown as A);
+      } else {
+        const arrays = infos.map((t) => wasm.typedArrayFromHeap(t));
+        const outs = outInfos.map((t) => wasm.typedArrayFromHeap(t));
+        kernel.compute(arrays, shapes, outs, attrs as unknown as A);
+      }
       return outInfos;
     },
   });
