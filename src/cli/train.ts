@@ -7,7 +7,7 @@ import { resolveConfig, type TrainConfig } from '../model/train-config.js';
 import { evaluationReport, percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { train, type TrainResult } from '../train/trainer.js';
-import { startBackend, withBackend } from './common.js';
+import { filePath, startBackend, withBackend } from './common.js';
 import { epochReporter } from './progress.js';
 
 /** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
@@ -63,11 +63,20 @@ export function dataFromArgs(args: { train?: string; validation?: string; test?:
 
 /** Train, log, save: shared by `train` and the main job. */
 export async function runTraining(args: TrainArgs): Promise<TrainResult> {
+  filePath('out', args.out);
+  if (args.log !== undefined) filePath('log', args.log);
   const config = trainConfigFromArgs(args);
   const data = dataFromArgs(args);
   const backend = await startBackend(args.backend);
   const report = args.quiet ? () => {} : epochReporter();
-  process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
+  // Announced once training starts, after the data and any checkpoint passed their checks, so a
+  // rejected input gives only its one error line on stderr.
+  let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    if (!args.quiet) process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
+  };
   const result = train({
     config,
     data,
@@ -75,6 +84,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     checkpointPath: `${args.out}.ckpt.json`,
     resume: args.resume,
     onProgress: (p) => {
+      announce();
       report(p);
       if (p.type === 'epoch' && args.log) writeMetricsCsv(args.log, p.history);
     },

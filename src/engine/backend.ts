@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { setFlagsFromString } from 'node:v8';
 import { UserError } from '../errors.js';
 
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow'] as const;
@@ -38,6 +39,9 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
     } else name = 'wasm';
   }
   if (name === 'wasm' && !wasmLoaded) {
+    // V8's dynamic tiering starts wasm in its baseline compiler and makes some runs 3-4x slower
+    // (DESIGN.md): compile the kernels with the optimising compiler from the start.
+    setFlagsFromString('--no-wasm-dynamic-tiering');
     await import('@tensorflow/tfjs-backend-wasm');
     wasmLoaded = true;
   }
