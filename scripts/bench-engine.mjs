@@ -15,7 +15,7 @@ const quick = process.argv.includes('--quick');
 const NODE_FLAGS = ['--no-wasm-dynamic-tiering'];
 
 async function child(mode, backend) {
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('@tensorflow/tfjs-core');
   const { useBackend } = await import(join(root, 'dist/engine/backend.js'));
   const { presetConfig } = await import(join(root, 'dist/model/train-config.js'));
   const { initModel } = await import(join(root, 'dist/model/init.js'));

@@ -42,7 +42,8 @@ export const evalCommand: CommandModule<object, Args> = {
       .option('split', { type: 'string', default: 'test', describe: 'canonical Yin-Yang split: train | validation | test' })
       .option('data', { type: 'string', describe: 'CSV of features in [0,1] and a label column (instead of --split)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
-      .option('batch', { type: 'number', default: 250, describe: 'evaluation batch size' }) as never,
+      .option('batch', { type: 'number', default: 250, describe: 'evaluation batch size' })
+      .strict() as never,
   handler: async (args) => {
     if (!args.data && !(SPLITS as readonly string[]).includes(args.split)) {
       throw new UserError(`--split: unknown split '${args.split}' (expected ${SPLITS.join(', ')})`);

@@ -18,7 +18,8 @@ export const gradCommand: CommandModule<object, Args> = {
     withBackend(y)
       .option('model', { type: 'string', demandOption: true })
       .option('batch', { type: 'string', demandOption: true, describe: 'BATCH.json: {"steps", "inputs", "samples": [{"spikes": [[input, step], ...], "label"}]}' })
-      .option('out', { type: 'string', describe: 'GRADS.json (default: stdout)' }) as never,
+      .option('out', { type: 'string', describe: 'GRADS.json (default: stdout)' })
+      .strict() as never,
   handler: async (args) => {
     const model = loadModel(args.model);
     const batch = loadBatch(args.batch);

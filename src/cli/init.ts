@@ -2,6 +2,8 @@ import type { CommandModule } from 'yargs';
 import { YINYANG_FEATURES } from '../data/yinyang.js';
 import { initModel } from '../model/init.js';
 import { saveModel } from '../model/model-file.js';
+import { UserError } from '../errors.js';
+import { filePath } from './common.js';
 import { trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
 
 export const initCommand: CommandModule<object, TrainArgs & { classes: number; out: string }> = {
@@ -13,10 +15,12 @@ export const initCommand: CommandModule<object, TrainArgs & { classes: number; o
       .option('out', { type: 'string', demandOption: true }) as never,
   handler: (args) => {
     const { classes, ...rest } = args;
+    if (!Number.isInteger(classes) || classes < 2) throw new UserError(`--classes: expected an integer of at least 2 (one output neuron per class), got '${classes}'`);
+    const out = filePath('out', args.out);
     const config = trainConfigFromArgs(rest as TrainArgs);
     const features = [...YINYANG_FEATURES];
     const model = initModel(config, features.length + (config.encoding.bias ? 1 : 0), classes, features);
-    saveModel(args.out, model);
-    process.stderr.write(`wrote an initialised ${[model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)].join('-')} model to ${args.out}\n`);
+    saveModel(out, model);
+    process.stderr.write(`wrote an initialised ${[model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)].join('-')} model to ${out}\n`);
   },
 };

@@ -23,6 +23,8 @@ function fail(err: unknown): never {
 try {
   await yargs(hideBin(process.argv))
     .scriptName('s2prop')
+    // A flag given twice takes the last value (not an array, which no handler expects).
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .version(TOOL_VERSION)
     .command(dataCommand)
     .command(initCommand)
@@ -35,7 +37,11 @@ try {
     .strictCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((msg, err) => {
-      throw err ?? new UserError(msg);
+      if (err) throw err;
+      // recommendCommands reports only its suggestion; name the command that was not found too.
+      const typed = hideBin(process.argv).find((a) => !a.startsWith('-'));
+      if (/^Did you mean/.test(msg) && typed) throw new UserError(`Unknown command: ${typed}. ${msg}`);
+      throw new UserError(msg);
     })
     .parseAsync();
 } catch (err) {

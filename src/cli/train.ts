@@ -42,6 +42,8 @@ function parseHidden(value: unknown): unknown {
 /** The settings overridden on the command line, checked for unknown flags. */
 export function flagOverrides(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const positional = (args._ as unknown[] | undefined)?.slice(1) ?? [];
+  if (positional.length) throw new UserError(`unexpected argument '${String(positional[0])}' (settings are flags, e.g. --epochs 10)`);
   for (const [key, value] of Object.entries(args)) {
     if (key === '_' || key === '$0' || key.includes('-') || value === undefined) continue;
     if (CONFIG_FLAGS.includes(key)) out[key] = key === 'hidden' ? parseHidden(value) : value;

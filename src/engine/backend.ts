@@ -1,4 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// The cpu backend registers itself on import (the full @tensorflow/tfjs bundle is not loaded: it
+// would double the CLI's start-up time for layers and converters we do not use).
+import '@tensorflow/tfjs-backend-cpu';
 import { setFlagsFromString } from 'node:v8';
 import { UserError } from '../errors.js';
 

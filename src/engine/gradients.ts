@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchFileRaster, type BatchFile } from '../formats/batch-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { networkFromModel } from './model-network.js';

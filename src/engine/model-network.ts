@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile } from '../model/schema.js';
 import type { EngineNetwork } from './network.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { NeuronConstants } from '../model/neuron.js';
 import { lifAdjointKernel } from './lif-adjoint-kernel.js';
 import { lifForwardKernel } from './lif-forward-kernel.js';

@@ -23,7 +23,9 @@ export function parseWith<S extends z.ZodType>(schema: S, data: unknown, fileNam
     throw inFile(fileName, `${where}${issue.keys[0]}: unknown key (a typo, or a key of another format version?)`);
   }
   const message = missing ? 'is missing' : issue.message.replace(/^Invalid input: /, '');
-  throw inFile(fileName, `${formatPath(issue.path)}: ${message}`);
+  // A message that reads on from the field (`is 27, ...`, `has 119 rows, ...`) follows it without a colon.
+  const sep = /^(is|has|names) /.test(message) ? ' ' : ': ';
+  throw inFile(fileName, `${formatPath(issue.path)}${sep}${message}`);
 }
 
 /** Read and parse a JSON file, with one clear line for a missing or malformed file. */

@@ -83,6 +83,8 @@ export const ModelSchema = z
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if (m.encoding.tMax > m.steps - 1) issue(['encoding', 'tMax'], `is ${m.encoding.tMax}, expected at most steps - 1 = ${m.steps - 1}`);
     if (m.encoding.tMin > m.encoding.tMax) issue(['encoding', 'tMin'], `is ${m.encoding.tMin}, expected at most tMax = ${m.encoding.tMax}`);
+    // zod runs this even when `.min(1)` failed; an empty `layers` or `weights` is already reported.
+    if (m.layers.length === 0 || m.layers.some((l) => l.weights.length === 0)) return;
     let expectedRows = m.layers[0].weights.length;
     m.layers.forEach((layer, l) => {
       const rows = layer.weights.length;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchRaster } from '../data/encoding.js';
 import { backward, disposeTrace, forward, ttfsLoss, type EngineNetwork, type ForwardTrace } from '../engine/network.js';
 

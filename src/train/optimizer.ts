@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { OptimizerSchema } from '../model/train-config.js';
 
@@ -41,16 +41,16 @@ export class Optimizer {
     for (let l = 0; l < weights.length; l++) {
       const W = weights[l];
       const { newW, newM, newV } = tf.tidy((): { newW: tf.Tensor2D; newM: tf.Tensor2D; newV?: tf.Tensor2D } => {
-        const g = weightDecay > 0 ? grads[l].add(W.mul(weightDecay)) : grads[l];
+        const g = weightDecay > 0 ? tf.add(grads[l], tf.mul(W, weightDecay)) : grads[l];
         if (type === 'sgd') {
-          const buf = this.m[l].mul(momentum).add(g) as tf.Tensor2D;
-          return { newW: W.sub(buf.mul(lr)) as tf.Tensor2D, newM: buf };
+          const buf = tf.add(tf.mul(this.m[l], momentum), g) as tf.Tensor2D;
+          return { newW: tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D, newM: buf };
         }
-        const m = this.m[l].mul(beta1).add(g.mul(1 - beta1)) as tf.Tensor2D;
-        const v = this.v[l].mul(beta2).add(g.square().mul(1 - beta2)) as tf.Tensor2D;
-        const mHat = m.div(1 - beta1 ** t);
-        const vHat = v.div(1 - beta2 ** t);
-        return { newW: W.sub(mHat.div(vHat.sqrt().add(eps)).mul(lr)) as tf.Tensor2D, newM: m, newV: v };
+        const m = tf.add(tf.mul(this.m[l], beta1), tf.mul(g, 1 - beta1)) as tf.Tensor2D;
+        const v = tf.add(tf.mul(this.v[l], beta2), tf.mul(tf.square(g), 1 - beta2)) as tf.Tensor2D;
+        const mHat = tf.div(m, 1 - beta1 ** t);
+        const vHat = tf.div(v, 1 - beta2 ** t);
+        return { newW: tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)) as tf.Tensor2D, newM: m, newV: v };
       });
       W.dispose();
       weights[l] = newW;

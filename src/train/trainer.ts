@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.js';
 import { encodeDataset, encodedInputs } from '../data/encoding.js';
