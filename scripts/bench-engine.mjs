@@ -44,7 +44,7 @@ async function child(mode, backend) {
     const net = networkFromModel(model);
     const opt = new Optimizer(config.optimizer, net.weights.map((w) => w.shape));
     const order = epochOrder(set.count, 0, 0);
-    const epochs = quick ? 1 : 3;
+    const epochs = quick ? 1 : 5;
     const runEpoch = (withGrads) => {
       const nb = Math.floor(set.count / batch);
       for (let b = 0; b < nb; b++) {
@@ -57,16 +57,22 @@ async function child(mode, backend) {
       }
       return nb * batch;
     };
+    // One warm-up epoch (JIT, wasm compilation, allocator), then timed epochs; the median is reported
+    // because this shared machine's timings vary by tens of percent from one epoch to the next.
     const measure = (withGrads) => {
-      runEpoch(withGrads); // warm-up (JIT, wasm tier-up, allocator)
-      const t0 = performance.now();
-      let n = 0;
-      for (let e = 0; e < epochs; e++) n += runEpoch(withGrads);
-      return n / ((performance.now() - t0) / 1000);
+      runEpoch(withGrads);
+      const rates = [];
+      for (let e = 0; e < epochs; e++) {
+        const t0 = performance.now();
+        const n = runEpoch(withGrads);
+        rates.push(n / ((performance.now() - t0) / 1000));
+      }
+      rates.sort((a, b) => a - b);
+      return { median: Math.round(rates[rates.length >> 1]), min: Math.round(rates[0]), max: Math.round(rates[rates.length - 1]) };
     };
     const trainSps = measure(true);
     const inferSps = measure(false);
-    results.push({ batch, trainSamplesPerSecond: Math.round(trainSps), inferenceSamplesPerSecond: Math.round(inferSps) });
+    results.push({ batch, trainSamplesPerSecond: trainSps.median, trainRange: [trainSps.min, trainSps.max], inferenceSamplesPerSecond: inferSps.median, inferenceRange: [inferSps.min, inferSps.max] });
     tf.dispose(net.weights);
     opt.dispose();
   }
@@ -74,7 +80,7 @@ async function child(mode, backend) {
 }
 
 if (process.argv[2] === '--child') {
-  const out = await child(process.argv[3], process.argv[4]);
+  const out = await child(process.argv[3], process.argv[4]).catch((err) => ({ backend: process.argv[4], unavailable: err.message }));
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exit(0);
 }
@@ -95,7 +101,7 @@ for (const b of backends) {
 const twin = quick ? null : run('twin-run', 'wasm');
 if (twin) console.log(JSON.stringify(twin));
 const report = {
-  what: 'tensor engine throughput, twin network 5-120-3, T = 27, canonical Yin-Yang train split; samples/s over full epochs after one warm-up epoch',
+  what: 'tensor engine throughput, twin network 5-120-3, T = 27, canonical Yin-Yang train split; samples/s: median over 5 epochs (and range) after one warm-up epoch, starting from a fresh seed-0 network',
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, flags: NODE_FLAGS },
   date: new Date().toISOString().slice(0, 10),
   engine,
