@@ -21,6 +21,9 @@ const fround = Math.fround;
  * synaptic input x is summed event by event, in ascending input index, in float32 starting from zero:
  * the order a PE adds the weights of the spikes it received, sorted by key. Only inputs that spiked are
  * touched, and the loop runs neuron by neuron so that I and V stay in registers.
+ *
+ * This loop is the readable reference and runs on cpu and other backends; on the wasm backend the same
+ * operations run as WebAssembly, four neurons per SIMD vector (wasm/lif-kernels.wat), bit for bit equal.
  */
 export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
   name: 'S2PropLifForward',
@@ -46,37 +49,7 @@ export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
     const { start, index } = inputs;
     for (let b = 0; b < B; b++) {
       inputs.load(sIn, b);
-      let j = 0;
-      // Four neurons at a time: four independent dependency chains keep the CPU's pipelines busy
-      // (each neuron's own chain of rounded operations is latency-bound). Same operations, same order.
-      for (; j + 4 <= N; j += 4) {
-        let I0 = 0, I1 = 0, I2 = 0, I3 = 0;
-        let V0 = 0, V1 = 0, V2 = 0, V3 = 0;
-        for (let i = 1; i < T; i++) {
-          let x0 = 0, x1 = 0, x2 = 0, x3 = 0;
-          for (let q = start[i - 1], end = start[i]; q < end; q++) {
-            const w = index[q] * N + j;
-            x0 = fround(x0 + W[w]);
-            x1 = fround(x1 + W[w + 1]);
-            x2 = fround(x2 + W[w + 2]);
-            x3 = fround(x3 + W[w + 3]);
-          }
-          I0 = fround(fround(alpha * I0) + x0);
-          I1 = fround(fround(alpha * I1) + x1);
-          I2 = fround(fround(alpha * I2) + x2);
-          I3 = fround(fround(alpha * I3) + x3);
-          V0 = fround(fround(beta * V0) + fround(oneMinusBeta * I0));
-          V1 = fround(fround(beta * V1) + fround(oneMinusBeta * I1));
-          V2 = fround(fround(beta * V2) + fround(oneMinusBeta * I2));
-          V3 = fround(fround(beta * V3) + fround(oneMinusBeta * I3));
-          const o = (b * T + i) * N + j;
-          if (V0 > threshold) (s[o] = 1), (D[o] = fround(I0 - V0)), (V0 = 0);
-          if (V1 > threshold) (s[o + 1] = 1), (D[o + 1] = fround(I1 - V1)), (V1 = 0);
-          if (V2 > threshold) (s[o + 2] = 1), (D[o + 2] = fround(I2 - V2)), (V2 = 0);
-          if (V3 > threshold) (s[o + 3] = 1), (D[o + 3] = fround(I3 - V3)), (V3 = 0);
-        }
-      }
-      for (; j < N; j++) {
+      for (let j = 0; j < N; j++) {
         let I = 0;
         let V = 0;
         for (let i = 1; i < T; i++) {
