@@ -20,10 +20,9 @@ async function child(mode, backend) {
   const { presetConfig } = await import(join(root, 'dist/model/train-config.js'));
   const { initModel } = await import(join(root, 'dist/model/init.js'));
   const { networkFromModel } = await import(join(root, 'dist/engine/model-network.js'));
-  const { runBatch } = await import(join(root, 'dist/train/batch-runner.js'));
+  const { runBatch, encodeSet } = await import(join(root, 'dist/train/batch-runner.js'));
   const { Optimizer } = await import(join(root, 'dist/train/optimizer.js'));
   const { train, epochOrder } = await import(join(root, 'dist/train/trainer.js'));
-  const { encodeDataset } = await import(join(root, 'dist/data/encoding.js'));
   const { yinyangDataset } = await import(join(root, 'dist/data/yinyang.js'));
   const { CANONICAL_DATA } = await import(join(root, 'dist/data/sources.js'));
   const name = await useBackend(backend);
@@ -36,8 +35,7 @@ async function child(mode, backend) {
     return { backend: name, epochs: config.epochs, wallSeconds: seconds, trainSeconds, trainSamplesPerSecond: (config.epochs * 5000) / trainSeconds, testAccuracy: r.test.accuracy, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
   }
   const ds = yinyangDataset('train');
-  const enc = { steps: config.steps, tMin: 2, tMax: 26, bias: true };
-  const set = { encoded: encodeDataset(ds, enc), labels: ds.labels, count: ds.count, inputs: 5, steps: config.steps };
+  const set = encodeSet(ds, { steps: config.steps, ...config.encoding });
   const results = [];
   for (const batch of [22, 64, 256]) {
     const model = initModel(config, 5, 3);

@@ -31,9 +31,6 @@ export function positiveInt(flag: string, value: unknown): number {
   return value;
 }
 
-/** A progress line on stderr that redraws in place on a terminal and stays quiet elsewhere. */
-export const isTty = Boolean(process.stderr.isTTY);
-
 /** A file-path flag that must name a file (`--out` with no value parses as ''). */
 export function filePath(flag: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a file path, got '${String(value ?? '')}'`);

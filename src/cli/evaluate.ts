@@ -1,12 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { encodeDataset, encodedInputs } from '../data/encoding.js';
-import { checkDatasetFits, loadDataset, SPLITS } from '../data/sources.js';
-import { networkFromModel } from '../engine/model-network.js';
+import { SPLITS } from '../data/sources.js';
 import { UserError } from '../errors.js';
-import { loadModel, modelInputs, modelOutputs } from '../model/model-file.js';
-import type { ModelFile } from '../model/schema.js';
+import { loadModel } from '../model/model-file.js';
 import { evaluationJson, evaluationReport } from '../report/format.js';
-import { evaluate, type Evaluation } from '../train/evaluate.js';
+import { evaluateModel } from '../train/evaluate.js';
 import { positiveInt, startBackend, withBackend } from './common.js';
 
 interface Args {
@@ -16,21 +13,6 @@ interface Args {
   json: boolean;
   backend: string;
   batch: number;
-}
-
-/** Evaluate a model on a data set, encoding it with the model's own encoding. */
-export function evaluateModel(model: ModelFile, dataSpec: string, batch: number): Evaluation {
-  const ds = loadDataset(dataSpec);
-  const enc = { steps: model.steps, ...model.encoding };
-  const features = model.features ?? modelInputs(model) - (enc.bias ? 1 : 0);
-  checkDatasetFits(ds, features, modelOutputs(model));
-  const net = networkFromModel(model);
-  try {
-    const set = { encoded: encodeDataset(ds, enc), labels: ds.labels, count: ds.count, inputs: encodedInputs(ds.featureNames.length, enc), steps: model.steps };
-    return evaluate(net, set, batch);
-  } finally {
-    net.weights.forEach((w) => w.dispose());
-  }
 }
 
 export const evalCommand: CommandModule<object, Args> = {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchRaster } from '../data/encoding.js';
+import type { Dataset } from '../data/dataset.js';
+import { batchRaster, encodeDataset, encodedInputs, type LatencyEncoding } from '../data/encoding.js';
 import { backward, disposeTrace, forward, ttfsLoss, type EngineNetwork, type ForwardTrace } from '../engine/network.js';
 
 /** A data set ready for the engine: spike step per input per sample, labels, sizes. */
@@ -9,6 +10,11 @@ export interface EncodedSet {
   count: number;
   inputs: number;
   steps: number;
+}
+
+/** Encode a data set once for the engine. */
+export function encodeSet(ds: Dataset, enc: LatencyEncoding): EncodedSet {
+  return { encoded: encodeDataset(ds, enc), labels: ds.labels, count: ds.count, inputs: encodedInputs(ds.featureNames.length, enc), steps: enc.steps };
 }
 
 /** What one batch gives back to the host. */

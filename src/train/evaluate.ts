@@ -1,5 +1,9 @@
+import { checkDatasetFits, loadDataset } from '../data/sources.js';
+import { networkFromModel } from '../engine/model-network.js';
 import type { EngineNetwork } from '../engine/network.js';
-import { runBatch, type EncodedSet } from './batch-runner.js';
+import { modelInputs, modelOutputs } from '../model/model-file.js';
+import type { ModelFile } from '../model/schema.js';
+import { encodeSet, runBatch, type EncodedSet } from './batch-runner.js';
 
 export interface Evaluation {
   count: number;
@@ -64,4 +68,17 @@ export function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number)
     predictions,
     firstSpikes,
   };
+}
+
+/** Evaluate a model file on a data set (`yinyang:<split>` or a CSV), encoded with the model's own encoding. */
+export function evaluateModel(model: ModelFile, dataSpec: string, batchSize: number): Evaluation {
+  const ds = loadDataset(dataSpec);
+  const enc = { steps: model.steps, ...model.encoding };
+  checkDatasetFits(ds, model.features ?? modelInputs(model) - (enc.bias ? 1 : 0), modelOutputs(model));
+  const net = networkFromModel(model);
+  try {
+    return evaluate(net, encodeSet(ds, enc), batchSize);
+  } finally {
+    net.weights.forEach((w) => w.dispose());
+  }
 }

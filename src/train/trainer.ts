@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.js';
-import { encodeDataset, encodedInputs } from '../data/encoding.js';
 import { MT19937 } from '../data/mt19937.js';
 import { checkDatasetFits, classCount, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
 import { networkFromModel, weightsToArrays } from '../engine/model-network.js';
@@ -10,7 +9,7 @@ import { UserError } from '../errors.js';
 import { initModel } from '../model/init.js';
 import type { ModelFile } from '../model/schema.js';
 import type { TrainConfig } from '../model/train-config.js';
-import { runBatch, type EncodedSet } from './batch-runner.js';
+import { encodeSet, runBatch } from './batch-runner.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { Optimizer, scheduledLr } from './optimizer.js';
@@ -57,17 +56,6 @@ export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
   return order;
 }
 
-function encodeSet(ds: Dataset, config: TrainConfig): EncodedSet {
-  const enc = { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias };
-  return {
-    encoded: encodeDataset(ds, enc),
-    labels: ds.labels,
-    count: ds.count,
-    inputs: encodedInputs(ds.featureNames.length, enc),
-    steps: config.steps,
-  };
-}
-
 /** The config as stored in checkpoints and provenance; `epochs` may change on resume. */
 function configKey(config: TrainConfig): string {
   const { epochs: _epochs, ...rest } = config;
@@ -89,8 +77,9 @@ export function train(opts: TrainOptions): TrainResult {
   const features = sets.train.featureNames;
   const classes = classCount(sets.train);
   for (const split of SPLITS) checkDatasetFits(sets[split], features, classes);
-  const trainSet = encodeSet(sets.train, config);
-  const validationSet = encodeSet(sets.validation, config);
+  const enc = { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias };
+  const trainSet = encodeSet(sets.train, enc);
+  const validationSet = encodeSet(sets.validation, enc);
 
   let template = initModel(config, trainSet.inputs, classes, features);
   let weights = template.layers.map((l) => l.weights);
@@ -182,7 +171,7 @@ export function train(opts: TrainOptions): TrainResult {
     net.weights.forEach((w) => w.dispose());
     net.weights = networkFromModel(withWeights(template, best.weights)).weights;
     const validation = evaluate(net, validationSet, config.evalBatch);
-    const test = evaluate(net, encodeSet(sets.test, config), config.evalBatch);
+    const test = evaluate(net, encodeSet(sets.test, enc), config.evalBatch);
     template = withWeights(template, best.weights);
     const model: ModelFile = {
       ...template,
