@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { describe, expect, it, vi } from 'vitest';
+import { useBackend } from '../../src/engine/backend.js';
+import { batchGradients } from '../../src/engine/gradients.js';
+import type { ModelFile } from '../../src/model/schema.js';
+
+// Stand in for @tensorflow/tfjs-node (not installable here): a package that, when imported, registers a
+// backend named 'tensorflow' — what the real one does. Its kernels are the cpu backend's, so the
+// custom kernels must take the generic download-compute-upload path on it.
+vi.mock('@tensorflow/tfjs-node', () => {
+  tf.registerBackend('tensorflow', () => new MathBackendCPU());
+  return {};
+});
+
+const MODEL: ModelFile = {
+  format: 's2prop-model',
+  version: 1,
+  steps: 12,
+  neuron: { dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 },
+  loss: { type: 'ttfs-ce', xi: 1.5, alpha: 0.01, tau1: 100 },
+  encoding: { type: 'latency', tMin: 0, tMax: 11, bias: false },
+  layers: [{ weights: [[8, 3], [2, 7]] }, { weights: [[6, 1], [1, 6]] }],
+};
+const BATCH = { steps: 12, inputs: 2, samples: [{ spikes: [[0, 1], [1, 4]] as [number, number][], label: 0 }, { spikes: [[1, 0]] as [number, number][], label: 1 }] };
+
+describe('backend selection', () => {
+  it('auto picks the native tensorflow backend when its package loads, and the engine gives the same numbers there', async () => {
+    const onCpu = (await useBackend('cpu'), batchGradients(MODEL, BATCH));
+    expect(await useBackend('auto')).toBe('tensorflow');
+    const onNative = batchGradients(MODEL, BATCH);
+    expect(onNative).toEqual(onCpu);
+    expect(onCpu.grads.flat(2).some((g) => g !== 0)).toBe(true);
+  });
+
+  it('--backend tensorflow selects it explicitly; wasm and cpu by name', async () => {
+    expect(await useBackend('tensorflow')).toBe('tensorflow');
+    expect(await useBackend('wasm')).toBe('wasm');
+    expect(await useBackend('cpu')).toBe('cpu');
+  });
+});
