@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { YINYANG_FEATURES } from '../data/yinyang.js';
 import { initModel } from '../model/init.js';
-import { saveModel } from '../model/model-file.js';
+import { layerSizes, saveModel } from '../model/model-file.js';
 import { UserError } from '../errors.js';
 import { filePath } from './common.js';
 import { trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
@@ -21,6 +21,6 @@ export const initCommand: CommandModule<object, TrainArgs & { classes: number; o
     const features = [...YINYANG_FEATURES];
     const model = initModel(config, features.length + (config.encoding.bias ? 1 : 0), classes, features);
     saveModel(out, model);
-    process.stderr.write(`wrote an initialised ${[model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)].join('-')} model to ${out}\n`);
+    process.stderr.write(`wrote an initialised ${layerSizes(model).join('-')} model to ${out}\n`);
   },
 };

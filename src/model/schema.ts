@@ -106,6 +106,4 @@ export const ModelSchema = z
   });
 
 export type ModelFile = z.output<typeof ModelSchema>;
-export type NeuronSettingsFile = z.output<typeof NeuronSchema>;
 export type LossSettings = z.output<typeof LossSchema>;
-export type EncodingSettings = z.output<typeof EncodingSchema>;
