@@ -34,7 +34,13 @@ export const evalCommand: CommandModule<object, Args> = {
     await startBackend(args.backend);
     const spec = args.data ?? `yinyang:${args.split}`;
     const result = evaluateModel(model, spec, positiveInt('batch', args.batch));
-    if (args.json) process.stdout.write(JSON.stringify({ model: args.model, data: spec, ...evaluationJson(result) }) + '\n');
-    else process.stdout.write(evaluationReport(result, `${args.model} on ${spec}`) + '\n');
+    if (args.json) {
+      process.stdout.write(JSON.stringify({ model: args.model, data: spec, ...evaluationJson(result) }) + '\n');
+      return;
+    }
+    // A quantised model runs its dequantised weights; say so in the title.
+    const q = model.quantisation;
+    const weights = q ? ` (${q.type} weights, clip percentile ${q.clipPercentile})` : '';
+    process.stdout.write(evaluationReport(result, `${args.model}${weights} on ${spec}`) + '\n');
   },
 };

@@ -4,7 +4,7 @@ import { initModel } from '../model/init.js';
 import { layerSizes, saveModel } from '../model/model-file.js';
 import { UserError } from '../errors.js';
 import { filePath } from './common.js';
-import { trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
+import { initModelPath, trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
 
 export const initCommand: CommandModule<object, TrainArgs & { classes: number; out: string }> = {
   command: 'init',
@@ -17,6 +17,7 @@ export const initCommand: CommandModule<object, TrainArgs & { classes: number; o
     const { classes, ...rest } = args;
     if (!Number.isInteger(classes) || classes < 2) throw new UserError(`--classes: expected an integer of at least 2 (one output neuron per class), got '${classes}'`);
     const out = filePath('out', args.out);
+    if (initModelPath(args) !== undefined) throw new UserError('--init: s2prop init writes a fresh model; to train on from a model file use s2prop train --init MODEL.json');
     const config = trainConfigFromArgs(rest as TrainArgs);
     const features = [...YINYANG_FEATURES];
     const model = initModel(config, features.length + (config.encoding.bias ? 1 : 0), classes, features);

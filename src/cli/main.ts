@@ -4,6 +4,9 @@ import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './evaluate.js';
+import { exportCommand } from './export.js';
+import { simulateCommand } from './simulate.js';
+import { validateCommand } from './validate.js';
 import { gradCommand } from './grad.js';
 import { initCommand } from './init.js';
 import { mainCommand } from './main-job.js';
@@ -31,6 +34,9 @@ try {
     .command(trainCommand)
     .command(evalCommand)
     .command(gradCommand)
+    .command(exportCommand)
+    .command(simulateCommand)
+    .command(validateCommand)
     .command(mainCommand)
     .demandCommand(1, 'expected a command (see s2prop --help)')
     .recommendCommands()

@@ -1,9 +1,11 @@
 import type { CommandModule } from 'yargs';
+import { parseQuant } from '../chip/quantise.js';
 import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { readJsonFile } from '../formats/validate.js';
-import { saveModel } from '../model/model-file.js';
-import { resolveConfig, type TrainConfig } from '../model/train-config.js';
+import { loadModel, saveModel } from '../model/model-file.js';
+import type { ModelFile } from '../model/schema.js';
+import { mergeSettings, modelSettings, resolveConfig, type TrainConfig } from '../model/train-config.js';
 import { evaluationReport, percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { train, type TrainResult } from '../train/trainer.js';
@@ -11,7 +13,7 @@ import { filePath, startBackend, withBackend } from './common.js';
 import { epochReporter } from './progress.js';
 
 /** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
-const CONFIG_FLAGS = ['hidden', 'steps', 'neuron', 'loss', 'encoding', 'init', 'optimizer', 'evalBatch', 'seed', 'epochs', 'batch'];
+const CONFIG_FLAGS = ['hidden', 'steps', 'neuron', 'loss', 'encoding', 'init', 'optimizer', 'evalBatch', 'seed', 'epochs', 'batch', 'quant'];
 const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'backend', 'train', 'validation', 'test', 'quiet'];
 
 export interface TrainArgs {
@@ -39,6 +41,27 @@ function parseHidden(value: unknown): unknown {
   return value;
 }
 
+/** `--clip-percentile P`: a number in (0, 100]. */
+function parseClipPercentile(value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 100)) {
+    const got = typeof value === 'number' && !Number.isNaN(value) ? `'${value}'` : 'something that is not a number';
+    throw new UserError(`--clip-percentile: expected a number in (0, 100] (100 clips nothing), got ${got}`);
+  }
+  return value;
+}
+
+/**
+ * `--init MODEL.json` (a model to train on from) or `--init.hidden.mu 3` etc. (the fresh initialisation,
+ * a setting): the path, or undefined for none.
+ */
+export function initModelPath(args: Record<string, unknown>): string | undefined {
+  const value = args.init;
+  if (Array.isArray(value)) throw new UserError('--init: give either a model file (--init MODEL.json) or initialisation settings (--init.hidden.mu ...), not both');
+  if (typeof value !== 'string') return undefined;
+  if (value.trim() === '') throw new UserError(`--init: expected a model file to train on from, got ''`);
+  return value;
+}
+
 /** The settings overridden on the command line, checked for unknown flags. */
 export function flagOverrides(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -46,14 +69,27 @@ export function flagOverrides(args: Record<string, unknown>): Record<string, unk
   if (positional.length) throw new UserError(`unexpected argument '${String(positional[0])}' (settings are flags, e.g. --epochs 10)`);
   for (const [key, value] of Object.entries(args)) {
     if (key === '_' || key === '$0' || key.includes('-') || value === undefined) continue;
-    if (CONFIG_FLAGS.includes(key)) out[key] = key === 'hidden' ? parseHidden(value) : value;
+    if (key === 'init' && initModelPath(args) !== undefined) continue; // a model file, not a setting
+    if (key === 'quant') out.quant = mergeSettings(out.quant, typeof value === 'string' ? quantFlag(value) : value);
+    else if (key === 'clipPercentile') continue;
+    else if (CONFIG_FLAGS.includes(key)) out[key] = key === 'hidden' ? parseHidden(value) : value;
     else if (!COMMAND_FLAGS.includes(key)) throw new UserError(`--${key}: unknown flag (settings: ${CONFIG_FLAGS.join(', ')}; see s2prop train --help)`);
   }
+  // After --quant, which resets the percentile for float32 (an --init model's clipping has no meaning then).
+  if (args.clipPercentile !== undefined) out.quant = mergeSettings(out.quant, { clipPercentile: parseClipPercentile(args.clipPercentile) });
   return out;
 }
 
-export function trainConfigFromArgs(args: TrainArgs): TrainConfig {
+/** `--quant int4`; `--quant float32` also means no clipping. */
+function quantFlag(value: string): Record<string, unknown> {
+  const type = parseQuant(value);
+  return type === 'float32' ? { type, clipPercentile: 100 } : { type };
+}
+
+/** Preset <- the settings of the `--init` model (when given) <- the config file <- flags. */
+export function trainConfigFromArgs(args: TrainArgs, initModel?: ModelFile): TrainConfig {
   const overrides: unknown[] = [];
+  if (initModel) overrides.push(modelSettings(initModel));
   if (args.config) overrides.push(readJsonFile(args.config));
   overrides.push(flagOverrides(args));
   return resolveConfig(args.preset, overrides, args.config ? `${args.config} (with flags)` : 'settings from flags');
@@ -67,7 +103,9 @@ export function dataFromArgs(args: { train?: string; validation?: string; test?:
 export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   filePath('out', args.out);
   if (args.log !== undefined) filePath('log', args.log);
-  const config = trainConfigFromArgs(args);
+  const initPath = initModelPath(args);
+  const init = initPath === undefined ? undefined : { path: initPath, model: loadModel(initPath) };
+  const config = trainConfigFromArgs(args, init?.model);
   const data = dataFromArgs(args);
   const backend = await startBackend(args.backend);
   const report = args.quiet ? () => {} : epochReporter();
@@ -77,7 +115,10 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   const announce = () => {
     if (announced) return;
     announced = true;
-    if (!args.quiet) process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
+    if (args.quiet) return;
+    const from = init ? `, from ${init.path}` : '';
+    const quant = config.quant.type === 'float32' ? '' : `, ${config.quant.type} weights (clip percentile ${config.quant.clipPercentile})`;
+    process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
   };
   const result = train({
     config,
@@ -85,6 +126,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     backend,
     checkpointPath: `${args.out}.ckpt.json`,
     resume: args.resume,
+    init,
     onProgress: (p) => {
       announce();
       report(p);
@@ -108,6 +150,12 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     .option('epochs', { type: 'number' })
     .option('batch', { type: 'number' })
     .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 120 or 100,50' })
+    .option('init', {
+      type: 'string',
+      describe: "MODEL.json to train on from: its weights, and its sizes, steps, neuron, loss, encoding and quantisation as defaults (--init.hidden.mu etc. set a fresh initialisation instead)",
+    })
+    .option('quant', { type: 'string', describe: 'float32 | int8 | int4: train with fake-quantised weights (straight-through), recorded in the model' })
+    .option('clip-percentile', { type: 'number', describe: 'with --quant: percentile of |w| per layer mapped to the largest mantissa (100 = no clipping)' })
     .option('train', { type: 'string', describe: 'training CSV (default: canonical Yin-Yang)' })
     .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
     .option('test', { type: 'string', describe: 'test CSV, reported at the end' })

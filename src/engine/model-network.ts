@@ -1,15 +1,47 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { dequantise, quantiseLayer } from '../chip/quantise.js';
 import { neuronConstants } from '../model/neuron.js';
-import type { ModelFile } from '../model/schema.js';
+import type { ModelFile, Quantisation } from '../model/schema.js';
 import type { EngineNetwork } from './network.js';
 
-/** Upload a model file's weights as float32 tensors; the caller disposes `weights`. */
+/**
+ * The weights [inputs][outputs] per layer that the engine runs for `layers`: with a quantisation, each
+ * layer's dequantised weights (one power-of-two scale per layer, so exact float32 values), as the chip
+ * runs them; without, the weights themselves.
+ */
+export function runWeights(layers: number[][][], quantisation?: Quantisation): number[][][] {
+  if (!quantisation) return layers;
+  return layers.map((w) => dequantise(quantiseLayer(w, quantisation.type, quantisation.clipPercentile)));
+}
+
+/** The weights the engine runs for a model file (dequantised when the model has a `quantisation`). */
+export function effectiveWeights(model: ModelFile): number[][][] {
+  return runWeights(
+    model.layers.map((l) => l.weights),
+    model.quantisation,
+  );
+}
+
+/** Upload nested arrays [inputs][outputs] as float32 tensors; the caller disposes them. */
+export function uploadWeights(weights: number[][][]): tf.Tensor2D[] {
+  return weights.map((w) => tf.tensor2d(w, undefined, 'float32'));
+}
+
+/** Upload a model file's effective weights as float32 tensors; the caller disposes `weights`. */
 export function networkFromModel(model: ModelFile): EngineNetwork {
   return {
-    weights: model.layers.map((l) => tf.tensor2d(l.weights, undefined, 'float32')),
+    weights: uploadWeights(effectiveWeights(model)),
     constants: neuronConstants(model.neuron),
     loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 },
   };
+}
+
+/**
+ * Fake quantisation for training: the dequantised copies of weight tensors, computed on the host (the
+ * tensors are downloaded, quantised and uploaded again; the caller disposes the copies).
+ */
+export function fakeQuantised(weights: tf.Tensor2D[], quantisation: Quantisation): tf.Tensor2D[] {
+  return uploadWeights(runWeights(weightsToArrays(weights), quantisation));
 }
 
 /** Download weight tensors as nested arrays [inputs][outputs] for a model file. */

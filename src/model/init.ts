@@ -7,6 +7,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
  * A fresh model: per layer W ~ Normal(mu / sqrt(N_in), sigma / sqrt(N_in)) (eventprop.md, "Weight
  * initialisation"), hidden layers with `init.hidden`, the output layer with `init.output`. Draws come
  * from MT19937 seeded with `seed` (numpy's legacy standard normal), row by row, rounded to float32.
+ * With `quant` int8 or int4 the model records its quantisation (the engine then runs it quantised).
  */
 export function initModel(config: TrainConfig, inputs: number, outputs: number, features?: string[]): ModelFile {
   const rng = new MT19937(config.seed);
@@ -29,6 +30,7 @@ export function initModel(config: TrainConfig, inputs: number, outputs: number, 
     encoding: { type: 'latency', tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias },
     ...(features ? { features } : {}),
     layers,
+    ...(config.quant.type === 'float32' ? {} : { quantisation: { type: config.quant.type, clipPercentile: config.quant.clipPercentile } }),
     provenance: { tool: TOOL_NAME, toolVersion: TOOL_VERSION, preset: config.preset, seed: config.seed, epochs: 0 },
   };
 }

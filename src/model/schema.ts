@@ -47,6 +47,20 @@ const finiteMatrix = z.array(z.array(z.number().finite()).min(1)).min(1);
 
 export const LayerSchema = z.object({ weights: finiteMatrix }).strict();
 
+/**
+ * Weights as the chip runs them: per layer signed `type` mantissas with one power-of-two scale, chosen so
+ * that the `clipPercentile` percentile of |w| fits the mantissa range (src/chip/quantise.ts). The stored
+ * weights stay float (the master weights of quantisation-aware training); every reader runs the
+ * dequantised ones.
+ */
+export const QuantisationSchema = z
+  .object({
+    type: z.enum(['int8', 'int4']),
+    /** Percentile of |w| mapped to the largest mantissa; 100 clips nothing. */
+    clipPercentile: z.number().gt(0).max(100),
+  })
+  .strict();
+
 export const ProvenanceSchema = z
   .object({
     tool: z.string(),
@@ -59,6 +73,8 @@ export const ProvenanceSchema = z
     backend: z.string().optional(),
     data: z.record(z.string(), z.string()).optional(),
     trainedOn: z.string().optional(),
+    /** The model file training started from (`train --init`). */
+    initModel: z.string().optional(),
     config: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -75,6 +91,8 @@ export const ModelSchema = z
     /** Names of the input features (CSV columns), without the bias input. */
     features: z.array(z.string()).optional(),
     layers: z.array(LayerSchema).min(1),
+    /** When present, the engine runs the dequantised weights (see QuantisationSchema). */
+    quantisation: QuantisationSchema.optional(),
     provenance: ProvenanceSchema.optional(),
     metrics: z.record(z.string(), z.number()).optional(),
   })
@@ -107,3 +125,4 @@ export const ModelSchema = z
 
 export type ModelFile = z.output<typeof ModelSchema>;
 export type LossSettings = z.output<typeof LossSchema>;
+export type Quantisation = z.output<typeof QuantisationSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { parseWith } from '../formats/validate.js';
-import { LossSchema, NeuronSchema } from './schema.js';
+import { LossSchema, NeuronSchema, type ModelFile } from './schema.js';
 
 /**
  * Everything a training run depends on. A preset is one of these; `--config FILE.json` and flags
@@ -30,6 +30,23 @@ export const OptimizerSchema = z
   })
   .strict();
 
+/**
+ * Quantisation-aware training: `float32` trains float weights; `int8` / `int4` run every forward and
+ * backward pass (and the validation) with the dequantised weights of the float master weights, and apply
+ * the gradient to the master weights unchanged (straight-through). The model written records it.
+ */
+export const QuantSettingsSchema = z
+  .object({
+    type: z.enum(['float32', 'int8', 'int4']),
+    /** Percentile of |w| mapped to the largest mantissa, per layer; 100 clips nothing. */
+    clipPercentile: z.number().gt(0, 'expected a number in (0, 100]').max(100, 'expected a number in (0, 100]'),
+  })
+  .strict();
+
+export type QuantSettings = z.output<typeof QuantSettingsSchema>;
+
+export const NO_QUANT: QuantSettings = { type: 'float32', clipPercentile: 100 };
+
 export const TrainConfigSchema = z
   .object({
     preset: z.string(),
@@ -48,9 +65,18 @@ export const TrainConfigSchema = z
     seed: int.nonnegative(),
     /** Evaluation batch size (does not change any number, only speed and memory). */
     evalBatch: int.min(1),
+    /** Absent in settings written before quantisation-aware training existed: float32. */
+    quant: QuantSettingsSchema.default(NO_QUANT),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.quant.type === 'float32' && c.quant.clipPercentile !== 100) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quant', 'clipPercentile'],
+        message: `is ${c.quant.clipPercentile}, expected 100 with quant.type float32 (clipping needs --quant int8 or int4)`,
+      });
+    }
     const tMax = c.encoding.tMax ?? c.steps - 1;
     if (tMax > c.steps - 1) ctx.addIssue({ code: 'custom', path: ['encoding', 'tMax'], message: `is ${tMax}, expected at most steps - 1 = ${c.steps - 1}` });
     if (c.encoding.tMin > tMax) ctx.addIssue({ code: 'custom', path: ['encoding', 'tMin'], message: `is ${c.encoding.tMin}, expected at most tMax = ${tMax}` });
@@ -71,6 +97,7 @@ const TWIN: TrainConfig = {
   epochs: 40,
   seed: 0,
   evalBatch: 250,
+  quant: { ...NO_QUANT },
 };
 
 /** The exact-EventProp column of the contract's table (Wunderlich & Pehle), run with this discretisation. */
@@ -111,4 +138,44 @@ export function resolveConfig(presetName: string, overrides: unknown[], source: 
   let merged: unknown = presetConfig(presetName);
   for (const o of overrides) merged = mergeSettings(merged, o);
   return parseWith(TrainConfigSchema, merged, source);
+}
+
+/**
+ * The settings a model file fixes, as defaults for training from it (`train --init`): hidden sizes,
+ * steps, neuron, loss, encoding and its quantisation. They sit between the preset and the config file.
+ */
+export function modelSettings(model: ModelFile): Record<string, unknown> {
+  return {
+    hidden: model.layers.slice(0, -1).map((l) => l.weights[0].length),
+    steps: model.steps,
+    neuron: { ...model.neuron },
+    loss: { ...model.loss },
+    encoding: { ...model.encoding },
+    ...(model.quantisation ? { quant: { ...model.quantisation } } : {}),
+  };
+}
+
+/**
+ * Check that `config` can train on from `model` (named `name` in the error): the hidden sizes, steps,
+ * neuron and encoding, which give the weights their meaning, must agree. The loss may differ (it is the
+ * objective of the new training, and the model written records it).
+ */
+export function checkModelAgrees(model: ModelFile, config: TrainConfig, name: string): void {
+  const fixed = modelSettings(model) as Pick<TrainConfig, 'hidden' | 'steps' | 'neuron'> & { encoding: ModelFile['encoding'] };
+  const pairs: [string, unknown, unknown][] = [
+    ['hidden layers', fixed.hidden.join(','), config.hidden.join(',')],
+    ['steps', fixed.steps, config.steps],
+    ...(Object.keys(fixed.neuron) as (keyof TrainConfig['neuron'])[]).map((k): [string, unknown, unknown] => [`neuron.${k}`, fixed.neuron[k], config.neuron[k]]),
+    ['encoding.tMin', fixed.encoding.tMin, config.encoding.tMin],
+    ['encoding.tMax', fixed.encoding.tMax, config.encoding.tMax ?? config.steps - 1],
+    ['encoding.bias', fixed.encoding.bias, config.encoding.bias],
+  ];
+  for (const [what, inModel, inSettings] of pairs) {
+    if (inModel !== inSettings) {
+      throw new UserError(
+        `${name}: the model has ${what} ${String(inModel)}, the settings ask for ${String(inSettings)} ` +
+          `(with --init the settings default to the model's: leave that one out or make it agree)`,
+      );
+    }
+  }
 }

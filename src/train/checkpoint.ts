@@ -18,6 +18,8 @@ export const CheckpointSchema = z
     features: z.array(z.string()),
     classes: z.number().int(),
     backend: z.string(),
+    /** The model the run started from (`train --init`), absent for a fresh initialisation. */
+    initModel: z.string().optional(),
     epochsDone: z.number().int().nonnegative(),
     weights: matrices,
     optimizer: z.object({ step: z.number().int(), m: matrices, v: matrices }).strict(),

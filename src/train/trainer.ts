@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.js';
 import { MT19937 } from '../data/mt19937.js';
 import { checkDatasetFits, classCount, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
-import { networkFromModel, weightsToArrays } from '../engine/model-network.js';
+import { fakeQuantised, networkFromModel, weightsToArrays } from '../engine/model-network.js';
 import type { EngineNetwork } from '../engine/network.js';
 import { UserError } from '../errors.js';
 import { initModel } from '../model/init.js';
-import type { ModelFile } from '../model/schema.js';
-import type { TrainConfig } from '../model/train-config.js';
+import { modelInputs, modelOutputs } from '../model/model-file.js';
+import type { ModelFile, Quantisation } from '../model/schema.js';
+import { checkModelAgrees, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
 import { encodeSet, runBatch } from './batch-runner.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { evaluate, type Evaluation } from './evaluate.js';
@@ -31,6 +32,11 @@ export interface TrainOptions {
   checkpointPath?: string;
   /** Continue from the checkpoint at `checkpointPath`. */
   resume?: boolean;
+  /**
+   * Start from this model's weights instead of a fresh initialisation (`train --init`); `path` names it
+   * in errors and provenance. Its hidden sizes, steps, neuron and encoding must agree with `config`.
+   */
+  init?: { path: string; model: ModelFile };
   onProgress?: (p: TrainProgress) => void;
 }
 
@@ -66,6 +72,23 @@ function withWeights(model: ModelFile, weights: number[][][]): ModelFile {
   return { ...model, layers: weights.map((w) => ({ weights: w })) };
 }
 
+/** The float master weights as a network (never quantised: the optimiser updates these). */
+function masterNetwork(template: ModelFile, weights: number[][][]): EngineNetwork {
+  const { quantisation: _quantisation, ...float } = withWeights(template, weights);
+  return networkFromModel(float);
+}
+
+/** The init model must take the data's inputs and features; its outputs are the classes. */
+function checkInitFitsData(init: { path: string; model: ModelFile }, inputs: number, features: string[]): void {
+  const { path, model } = init;
+  if (modelInputs(model) !== inputs) {
+    throw new UserError(`${path}: the model has ${modelInputs(model)} inputs, the training data give ${inputs} (${features.length} feature columns${inputs > features.length ? ' plus the bias input' : ''})`);
+  }
+  if (model.features && model.features.join(',') !== features.join(',')) {
+    throw new UserError(`${path}: the model's features are ${model.features.join(',')}, the training data's columns are ${features.join(',')}`);
+  }
+}
+
 /**
  * Train on the train split, select the epoch with the best validation accuracy (ties: lower validation
  * loss, then the earlier epoch), and report the test split for that model only.
@@ -75,13 +98,20 @@ export function train(opts: TrainOptions): TrainResult {
   const sets = {} as Record<Split, Dataset>;
   for (const split of SPLITS) sets[split] = loadDataset(opts.data[split]);
   const features = sets.train.featureNames;
-  const classes = classCount(sets.train);
+  if (opts.init) checkModelAgrees(opts.init.model, config, opts.init.path);
+  // A model trained on from has its classes fixed by its outputs.
+  const classes = opts.init ? modelOutputs(opts.init.model) : classCount(sets.train);
   for (const split of SPLITS) checkDatasetFits(sets[split], features, classes);
   const enc = { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias };
   const trainSet = encodeSet(sets.train, enc);
   const validationSet = encodeSet(sets.validation, enc);
 
   let template = initModel(config, trainSet.inputs, classes, features);
+  if (opts.init) {
+    checkInitFitsData(opts.init, trainSet.inputs, features);
+    template = withWeights(template, opts.init.model.layers.map((l) => l.weights));
+    template.provenance = { ...template.provenance!, initModel: opts.init.path };
+  }
   let weights = template.layers.map((l) => l.weights);
   let ckpt: Checkpoint | null = null;
   if (opts.resume) {
@@ -89,18 +119,34 @@ export function train(opts: TrainOptions): TrainResult {
       throw new UserError(`--resume: no checkpoint at ${opts.checkpointPath ?? '(none given)'} to resume from`);
     }
     ckpt = loadCheckpoint(opts.checkpointPath);
-    const what = configKey(ckpt.config as TrainConfig) !== configKey(config)
+    // Parsed, so that settings written before a key existed get its default (quant: float32).
+    const saved = TrainConfigSchema.safeParse(ckpt.config);
+    const what = !saved.success || configKey(saved.data) !== configKey(config)
       ? 'settings'
       : JSON.stringify(ckpt.data) !== JSON.stringify(opts.data)
         ? 'data'
         : ckpt.backend !== opts.backend
           ? `backend (${ckpt.backend})`
-          : null;
+          : ckpt.initModel !== opts.init?.path
+            ? `init model (${ckpt.initModel ?? 'none'})`
+            : null;
     if (what) throw new UserError(`${opts.checkpointPath}: written by a run with different ${what}; resume with the same ones or start afresh`);
     weights = ckpt.weights;
   }
 
-  const net: EngineNetwork = networkFromModel(withWeights(template, weights));
+  const net = masterNetwork(template, weights);
+  // Straight-through fake quantisation: forward, backward and validation run the dequantised copies of
+  // the master weights; the gradient they give updates the master weights unchanged.
+  const quantisation: Quantisation | undefined = config.quant.type === 'float32' ? undefined : { type: config.quant.type, clipPercentile: config.quant.clipPercentile };
+  const withRunNetwork = <T>(fn: (run: EngineNetwork) => T): T => {
+    if (!quantisation) return fn(net);
+    const run: EngineNetwork = { ...net, weights: fakeQuantised(net.weights, quantisation) };
+    try {
+      return fn(run);
+    } finally {
+      tf.dispose(run.weights);
+    }
+  };
   const optimizer = new Optimizer(config.optimizer, net.weights.map((w) => w.shape as [number, number]), ckpt?.optimizer);
   const history: EpochMetrics[] = ckpt ? [...ckpt.history] : [];
   let best = ckpt?.best ?? null;
@@ -117,7 +163,7 @@ export function train(opts: TrainOptions): TrainResult {
       const t0 = performance.now();
       for (let b = 0; b < batches; b++) {
         const idx = order.subarray(b * config.batch, Math.min((b + 1) * config.batch, trainSet.count));
-        const { grads, outcome } = runBatch(net, trainSet, idx, true);
+        const { grads, outcome } = withRunNetwork((run) => runBatch(run, trainSet, idx, true));
         lr = scheduledLr(config.optimizer, epoch * batches + b, batches);
         optimizer.apply(net.weights, grads, lr);
         tf.dispose(grads);
@@ -129,7 +175,7 @@ export function train(opts: TrainOptions): TrainResult {
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const val = evaluate(net, validationSet, config.evalBatch);
+      const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch));
       const evalSeconds = (performance.now() - t1) / 1000;
       const metrics: EpochMetrics = {
         epoch: epoch + 1,
@@ -156,6 +202,7 @@ export function train(opts: TrainOptions): TrainResult {
           features,
           classes,
           backend: opts.backend,
+          ...(opts.init ? { initModel: opts.init.path } : {}),
           epochsDone: epoch + 1,
           weights: current,
           optimizer: optimizer.state(),
@@ -167,7 +214,8 @@ export function train(opts: TrainOptions): TrainResult {
     }
     if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
 
-    // The selected model: best validation epoch. Test is evaluated for it alone, at the end.
+    // The selected model: best validation epoch (its master weights; the network runs them quantised
+    // when the model records a quantisation). Test is evaluated for it alone, at the end.
     net.weights.forEach((w) => w.dispose());
     net.weights = networkFromModel(withWeights(template, best.weights)).weights;
     const validation = evaluate(net, validationSet, config.evalBatch);

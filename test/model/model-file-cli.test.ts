@@ -51,6 +51,8 @@ describe.concurrent('eval rejects a bad model file with one line naming file, fi
     ['encoding.tMax beyond steps - 1', () => spoiled((m) => (m.encoding.tMax = 27)), ['encoding.tMax is 27, expected at most steps - 1 = 26']],
     ['an unknown top-level key', () => spoiled((m) => (m.colour = 'red')), ['colour: unknown key']],
     ['an unknown nested key', () => spoiled((m) => (m.neuron.tauMem = 20)), ['neuron.tauMem: unknown key']],
+    ['an unknown quantisation type', () => spoiled((m) => (m.quantisation = { type: 'int3', clipPercentile: 100 })), ['quantisation.type', '"int8"', '"int4"']],
+    ['a clip percentile of 0', () => spoiled((m) => (m.quantisation = { type: 'int4', clipPercentile: 0 })), ['quantisation.clipPercentile', '>0']],
   ];
 
   it.each(cases)('%s', async (_what, text, mentions) => {

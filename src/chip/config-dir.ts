@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, normalize, sep } from 'node:path';
+import { z } from 'zod';
+import { UserError, inFile } from '../errors.js';
+import { parseWith } from '../formats/validate.js';
+import { toJsonText } from '../io/json.js';
+import { LINKS } from './routing.js';
+import { REGIONS } from './memory-layout.js';
+
+/**
+ * The chip config directory: what `s2prop export` writes and the simulator reads, and nothing else.
+ *
+ *   spec.json         experiment: active PEs (program, image, region map, checksum), words to write per
+ *                     sample, regions to read back, duration in ticks
+ *   machine.json      the machine description
+ *   placement.json    which program, slot, layer slice runs on which PE, and the memory per region
+ *   routing.json      key layout and key/mask/route entries per router
+ *   images/ID.bin     the little-endian 32-bit words each PE loads; images/ID.regions.json its region map
+ *   export.json       provenance and quantisation;  report.json  resources, real time, energy
+ *
+ * Files are named relative to the directory; a name that leaves it (`..`, an absolute path, a link) is
+ * refused, so a directory received from someone else cannot make the simulator read elsewhere.
+ */
+
+const int = z.number().int();
+const regionName = z.enum(Object.keys(REGIONS) as [keyof typeof REGIONS, ...(keyof typeof REGIONS)[]]);
+
+export const SpecSchema = z
+  .object({
+    format: z.literal('s2prop-experiment'),
+    version: z.literal(1),
+    machine: z.string(),
+    placement: z.string(),
+    routing: z.string(),
+    ticks: int.min(1),
+    slots: int.min(1),
+    pes: z
+      .array(
+        z
+          .object({
+            id: z.string(),
+            chip: int.nonnegative(),
+            qpe: int.nonnegative(),
+            pe: int.nonnegative(),
+            program: z.enum(['input', 'layer']),
+            image: z.string(),
+            regions: z.string(),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** Before each sample: the sample's features go into this region of the slot's input PE. */
+    write: z.array(z.object({ pe: z.string(), region: regionName, source: z.literal('sample-features'), slot: int.nonnegative() }).strict()),
+    /** After each sample: regions to read back, per slot and layer slice. */
+    read: z.array(
+      z.object({ pe: z.string(), region: regionName, slot: int.nonnegative(), layer: int.min(1), neuronStart: int.nonnegative(), neurons: int.min(1) }).strict(),
+    ),
+  })
+  .strict();
+export type Spec = z.output<typeof SpecSchema>;
+
+export const RegionMapSchema = z
+  .object({
+    format: z.literal('s2prop-regions'),
+    version: z.literal(1),
+    pe: z.string(),
+    words: int.min(1),
+    regions: z.array(z.object({ name: regionName, offset: int.nonnegative(), words: int.nonnegative() }).strict()),
+  })
+  .strict();
+export type RegionMap = z.output<typeof RegionMapSchema>;
+
+export const RoutingSchema = z
+  .object({
+    format: z.literal('s2prop-routing'),
+    version: z.literal(1),
+    keyLayout: z.record(z.string(), z.object({ shift: int, bits: int }).strict()),
+    routers: z.array(
+      z
+        .object({
+          chip: int.nonnegative(),
+          entries: z.array(
+            z.object({ key: int.nonnegative().max(0xffffffff), mask: int.nonnegative().max(0xffffffff), pes: z.array(z.string()), links: z.array(z.enum(LINKS)) }).strict(),
+          ),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type Routing = z.output<typeof RoutingSchema>;
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Resolve a file named in the directory, refusing names that leave it. */
+export function insideDir(dir: string, name: string, field: string): string {
+  const norm = normalize(name);
+  if (isAbsolute(name) || norm === '..' || norm.startsWith(`..${sep}`) || norm.split(sep).includes('..')) {
+    throw new UserError(`${join(dir, 'spec.json')}: ${field} '${name}' names a file outside the config directory`);
+  }
+  const path = join(dir, norm);
+  if (!existsSync(path)) throw new UserError(`${dir}: ${field} names '${name}', which does not exist`);
+  // No links anywhere below the directory: a link could point anywhere.
+  let walk = dir;
+  for (const part of norm.split(sep)) {
+    walk = join(walk, part);
+    if (lstatSync(walk).isSymbolicLink()) throw new UserError(`${dir}: ${field} '${name}' is a symbolic link; config directories hold plain files only`);
+  }
+  const root = realpathSync(dir);
+  if (!realpathSync(path).startsWith(root + sep)) throw new UserError(`${dir}: ${field} '${name}' resolves outside the config directory`);
+  return path;
+}
+
+export function readDirJson(dir: string, name: string, field: string): unknown {
+  const path = insideDir(dir, name, field);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw inFile(path, `not valid JSON (${(err as Error).message})`);
+  }
+}
+
+export function readDirFile<S extends z.ZodType>(dir: string, name: string, field: string, schema: S): z.output<S> {
+  return parseWith(schema, readDirJson(dir, name, field), join(dir, name));
+}
+
+/**
+ * Write a whole directory atomically: into a sibling temporary directory, then swap it in. An existing
+ * target is replaced only when it is an earlier export (it has a spec.json).
+ */
+export function writeDirAtomic(dir: string, files: Map<string, string | Uint8Array>): void {
+  if (existsSync(dir) && (!lstatSync(dir).isDirectory() || !existsSync(join(dir, 'spec.json')))) {
+    throw new UserError(`--out ${dir}: exists and is not an s2prop config directory; refusing to replace it`);
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    for (const [name, contents] of files) {
+      const path = join(tmp, name);
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, typeof contents === 'string' ? contents : contents);
+    }
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
+    throw err;
+  }
+}
+
+export const jsonFile = toJsonText;

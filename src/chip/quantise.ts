@@ -1,0 +1,91 @@
+import { UserError } from '../errors.js';
+
+/**
+ * Weight quantisation for the chip: signed integer mantissas with one power-of-two scale per layer,
+ * `w ≈ m * 2^exp`, the scale chosen so that a percentile of |w| maps to the largest mantissa (the Loihi
+ * exporter's rule). Because the scale is a power of two, the chip can keep every state in the scaled
+ * domain (I/2^exp, V/2^exp, threshold/2^exp) and accumulate integer mantissas exactly, and the result is
+ * bit for bit the float32 network with the dequantised weights.
+ */
+
+export const QUANTS = ['float32', 'int8', 'int4'] as const;
+export type QuantType = (typeof QUANTS)[number];
+
+/** Largest mantissa magnitude (symmetric range, so -max..max). */
+export function mantissaMax(q: QuantType): number {
+  if (q === 'int8') return 127;
+  if (q === 'int4') return 7;
+  throw new Error(`no mantissa range for ${q}`);
+}
+
+export function parseQuant(value: string, flag = '--quant'): QuantType {
+  if ((QUANTS as readonly string[]).includes(value)) return value as QuantType;
+  throw new UserError(`${flag}: unknown quantisation '${value}' (expected ${QUANTS.join(', ')})`);
+}
+
+export interface LayerQuantisation {
+  /** The layer's scale is 2^exp. */
+  exp: number;
+  /** Row-major [inputs][outputs] mantissas. */
+  mantissas: Int32Array;
+  rows: number;
+  cols: number;
+  /** Weights whose magnitude exceeded the range and were clipped. */
+  clipped: number;
+  maxAbsError: number;
+  rmsError: number;
+}
+
+/** The value at percentile p (0..100) of |values|, by the nearest-rank rule. */
+export function absPercentile(values: ArrayLike<number>, p: number): number {
+  const a = Float64Array.from(values, Math.abs).sort();
+  if (a.length === 0) return 0;
+  const rank = Math.min(a.length - 1, Math.max(0, Math.ceil((p / 100) * a.length) - 1));
+  return a[rank];
+}
+
+/** Round half to even (the rounding a Cortex-M4F VCVTR uses by default). */
+function roundEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Quantise one layer's weights [inputs][outputs]. `percentile` 100 clips nothing. */
+export function quantiseLayer(weights: number[][], q: Exclude<QuantType, 'float32'>, percentile: number): LayerQuantisation {
+  if (!(percentile > 0 && percentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${percentile}`);
+  const rows = weights.length;
+  const cols = weights[0].length;
+  const flat = weights.flat();
+  const max = mantissaMax(q);
+  const ref = absPercentile(flat, percentile);
+  // The smallest power of two with ref / 2^exp <= max: the reference magnitude fits the mantissa range.
+  const exp = ref > 0 ? Math.ceil(Math.log2(ref / max)) : 0;
+  const scale = 2 ** exp;
+  const mantissas = new Int32Array(rows * cols);
+  let clipped = 0;
+  let maxAbsError = 0;
+  let sq = 0;
+  flat.forEach((w, i) => {
+    let m = roundEven(w / scale);
+    if (m > max || m < -max) {
+      clipped++;
+      m = Math.sign(m) * max;
+    }
+    mantissas[i] = m;
+    const err = Math.abs(w - m * scale);
+    maxAbsError = Math.max(maxAbsError, err);
+    sq += err * err;
+  });
+  return { exp, mantissas, rows, cols, clipped, maxAbsError, rmsError: Math.sqrt(sq / flat.length) };
+}
+
+/** Dequantised weights [inputs][outputs] (exact in float32: small integers times a power of two). */
+export function dequantise(layer: Pick<LayerQuantisation, 'exp' | 'mantissas' | 'rows' | 'cols'>): number[][] {
+  const scale = 2 ** layer.exp;
+  return Array.from({ length: layer.rows }, (_, k) => Array.from({ length: layer.cols }, (_, j) => layer.mantissas[k * layer.cols + j] * scale));
+}
+
+/** Quantise every layer; for float32 return null (weights stay as trained). */
+export function quantiseWeights(layers: number[][][], q: QuantType, percentile: number): LayerQuantisation[] | null {
+  return q === 'float32' ? null : layers.map((w) => quantiseLayer(w, q, percentile));
+}

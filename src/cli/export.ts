@@ -1,0 +1,66 @@
+import type { CommandModule } from 'yargs';
+import { writeDirAtomic } from '../chip/config-dir.js';
+import { exportModel, type ExportReport } from '../chip/export.js';
+import { loadMachine } from '../chip/machine.js';
+import { parseQuant } from '../chip/quantise.js';
+import { UserError } from '../errors.js';
+import { loadModel } from '../model/model-file.js';
+import { table } from '../report/format.js';
+import { filePath, positiveInt } from './common.js';
+
+interface Args {
+  model: string;
+  quant?: string;
+  clipPercentile?: number;
+  machine: string;
+  slots: number;
+  out: string;
+}
+
+/** The export summary for the terminal; the details are in DIR/report.json. */
+export function exportSummary(r: ExportReport): string {
+  const byLayer = new Map<number, ExportReport['pes']>();
+  for (const p of r.pes.filter((p) => p.slot === 0)) byLayer.set(p.layer, [...(byLayer.get(p.layer) ?? []), p]);
+  const rows = [...byLayer.entries()].map(([layer, pes]) => [
+    layer === 0 ? 'input' : `layer ${layer}`,
+    pes.length,
+    Math.max(...pes.map((p) => p.neurons)),
+    Math.max(...pes.map((p) => p.bytes)),
+    `${Math.max(...pes.map((p) => p.percentOfData)).toFixed(1)} %`,
+    Math.max(...pes.map((p) => p.worstCaseCyclesPerTick)),
+  ]);
+  const q = r.quantisation.map((l) => `layer ${l.layer}: 2^${l.exp}, ${l.clipped} clipped, rms error ${l.rmsError.toExponential(2)}`);
+  return [
+    `network ${r.sizes.join('-')}, ${r.quant}${r.quant === 'float32' ? '' : ` (clip percentile ${r.clipPercentile})`}, machine ${r.machine}`,
+    `${r.slots} slot(s), ${r.activePes} PEs on ${r.chipsUsed} chip(s), router entries ${r.routerEntries.map((e) => e.entries).join('/')} (capacity ${r.routerEntries[0]?.capacity ?? '-'})`,
+    '',
+    table(['PEs of slot 0', 'PEs', 'neurons/PE', 'max bytes', 'of data SRAM', 'worst-case cycles/tick'], rows),
+    '',
+    ...(q.length ? ['quantisation: ' + q.join('; ')] : []),
+    ...r.realTime.map((t) => `real time at ${t.mhz} MHz: worst case ${t.worstCaseCycles} of ${t.budgetCycles} cycles per tick: ${t.fits ? 'fits' : 'DOES NOT FIT'}`),
+  ].join('\n');
+}
+
+export const exportCommand: CommandModule<object, Args> = {
+  command: 'export',
+  describe: 'Quantise, place, route and lay out a model as a SpiNNaker2 configuration directory',
+  builder: (y) =>
+    y
+      .option('model', { type: 'string', demandOption: true })
+      .option('quant', { type: 'string', describe: 'float32 | int8 | int4 (default: the model\'s quantisation-aware setting, else int8)' })
+      .option('clip-percentile', { type: 'number', describe: 'percentile of |w| mapped to the largest mantissa; 100 clips nothing (default: the model\'s, else 100)' })
+      .option('machine', { type: 'string', default: 'chip', describe: 'chip | board | a machine description JSON file' })
+      .option('slots', { type: 'number', default: 4, describe: 'samples run side by side' })
+      .option('out', { type: 'string', demandOption: true, describe: 'config directory to write' })
+      .strict() as never,
+  handler: (args) => {
+    const model = loadModel(args.model);
+    const quant = parseQuant(args.quant ?? model.quantisation?.type ?? 'int8');
+    const clipPercentile = args.clipPercentile ?? model.quantisation?.clipPercentile ?? 100;
+    if (!(clipPercentile > 0 && clipPercentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${clipPercentile}`);
+    const out = filePath('out', args.out);
+    const { files, report } = exportModel(model, { quant, clipPercentile, machine: loadMachine(args.machine), slots: positiveInt('slots', args.slots) });
+    writeDirAtomic(out, files);
+    process.stdout.write(`${exportSummary(report)}\nconfig written to ${out} (details in ${out}/report.json)\n`);
+  },
+};

@@ -1,0 +1,96 @@
+import type { CommandModule } from 'yargs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readDirFile } from '../chip/config-dir.js';
+import { loadChipConfig } from '../chip/sim/load-config.js';
+import { ChipSimulator } from '../chip/sim/simulator.js';
+import { checkDatasetFits, loadDataset } from '../data/sources.js';
+import { networkFromModel } from '../engine/model-network.js';
+import { UserError } from '../errors.js';
+import { layerSizes, loadModel, modelOutputs } from '../model/model-file.js';
+import type { ModelFile } from '../model/schema.js';
+import { percent } from '../report/format.js';
+import { encodeSet } from '../train/batch-runner.js';
+import { engineSpikeTrains } from '../train/spike-trains.js';
+import { startBackend, withBackend } from './common.js';
+import { exportSummary } from './export.js';
+import { dataSpecFrom, simulationSummary } from './simulate.js';
+
+const ExportInfoSchema = z.object({
+  model: z.object({ sizes: z.array(z.number()), steps: z.number() }).passthrough(),
+  quant: z.object({ type: z.enum(['float32', 'int8', 'int4']), clipPercentile: z.number() }).passthrough(),
+}).passthrough();
+
+interface Args {
+  model: string;
+  config: string;
+  split?: string;
+  data?: string;
+  backend: string;
+}
+
+/** The model as the export runs it: its weights quantised the way the config was. */
+function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['quant']): ModelFile {
+  const { quantisation: _q, ...rest } = model;
+  return quant.type === 'float32' ? rest : { ...rest, quantisation: { type: quant.type, clipPercentile: quant.clipPercentile } };
+}
+
+export const validateCommand: CommandModule<object, Args> = {
+  command: 'validate',
+  describe: 'Compare the chip simulator with the tensor engine sample by sample, with resources and the real-time verdict',
+  builder: (y) =>
+    withBackend(y)
+      .option('model', { type: 'string', demandOption: true })
+      .option('config', { type: 'string', demandOption: true })
+      .option('split', { type: 'string', describe: 'canonical Yin-Yang split (default test)' })
+      .option('data', { type: 'string' })
+      .conflicts('split', 'data')
+      .strict() as never,
+  handler: async (args) => {
+    const model = loadModel(args.model);
+    const info = readDirFile(args.config, 'export.json', 'export', ExportInfoSchema);
+    if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
+      throw new UserError(`${join(args.config, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${args.model} is ${layerSizes(model).join('-')} with ${model.steps}`);
+    }
+    const exported = asExported(model, info.quant);
+    const spec = dataSpecFrom(args);
+    const ds = loadDataset(spec);
+    checkDatasetFits(ds, exported.features ?? ds.featureNames.length, modelOutputs(model));
+
+    await startBackend(args.backend);
+    const net = networkFromModel(exported);
+    const engine = engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 250);
+    net.weights.forEach((w) => w.dispose());
+
+    const config = loadChipConfig(args.config);
+    const sim = new ChipSimulator(config).run(ds.features, ds.count, ds.labels, true);
+    let sameSpikes = 0;
+    let samePrediction = 0;
+    let engineCorrect = 0;
+    let firstMismatch = -1;
+    sim.samples.forEach((chip, i) => {
+      const first = engine.firstSpikes[i];
+      let pred = 0;
+      for (let n = 1; n < first.length; n++) if (first[n] < first[pred]) pred = n;
+      if (pred === ds.labels[i]) engineCorrect++;
+      if (pred === chip.prediction) samePrediction++;
+      if (JSON.stringify(chip.spikes) === JSON.stringify(engine.spikes[i])) sameSpikes++;
+      else if (firstMismatch < 0) firstMismatch = i;
+    });
+    const n = ds.count;
+    const chipCorrect = sim.samples.filter((r) => r.prediction === r.label).length;
+    const report = readDirFile(args.config, 'report.json', 'report', z.any());
+    process.stdout.write(
+      [
+        `validate ${args.config} (${info.quant.type}) against ${args.model} on ${spec}`,
+        `spike trains identical (all layers): ${sameSpikes}/${n} = ${percent(sameSpikes / n)}${firstMismatch >= 0 ? ` (first difference: sample ${firstMismatch})` : ''}`,
+        `predictions identical: ${samePrediction}/${n} = ${percent(samePrediction / n)}`,
+        `accuracy: tensor engine ${percent(engineCorrect / n)} (weights as exported), chip simulator ${percent(chipCorrect / n)}`,
+        '',
+        exportSummary(report),
+        '',
+        simulationSummary(sim),
+      ].join('\n') + '\n',
+    );
+  },
+};
