@@ -35,6 +35,61 @@ function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['
   return quant.type === 'float32' ? rest : { ...rest, quantisation: { type: quant.type, clipPercentile: quant.clipPercentile } };
 }
 
+export interface Validation {
+  text: string;
+  agreement: number;
+  predictionAgreement: number;
+  engineAccuracy: number;
+  chipAccuracy: number;
+}
+
+/**
+ * Run the config directory on the simulator and the model (quantised as exported) on the tensor engine,
+ * sample by sample; the backend must be started.
+ */
+export function validateExport(model: ModelFile, modelName: string, configDir: string, spec: string): Validation {
+  const info = readDirFile(configDir, 'export.json', 'export', ExportInfoSchema);
+  if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
+    throw new UserError(`${join(configDir, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${modelName} is ${layerSizes(model).join('-')} with ${model.steps}`);
+  }
+  const exported = asExported(model, info.quant);
+  const ds = loadDataset(spec);
+  checkDatasetFits(ds, exported.features ?? ds.featureNames.length, modelOutputs(model));
+
+  const net = networkFromModel(exported);
+  const engine = engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 250);
+  net.weights.forEach((w) => w.dispose());
+
+  const sim = new ChipSimulator(loadChipConfig(configDir)).run(ds.features, ds.count, ds.labels, true);
+  let sameSpikes = 0;
+  let samePrediction = 0;
+  let engineCorrect = 0;
+  let firstMismatch = -1;
+  sim.samples.forEach((chip, i) => {
+    const first = engine.firstSpikes[i];
+    let pred = 0;
+    for (let n = 1; n < first.length; n++) if (first[n] < first[pred]) pred = n;
+    if (pred === ds.labels[i]) engineCorrect++;
+    if (pred === chip.prediction) samePrediction++;
+    if (JSON.stringify(chip.spikes) === JSON.stringify(engine.spikes[i])) sameSpikes++;
+    else if (firstMismatch < 0) firstMismatch = i;
+  });
+  const n = ds.count;
+  const chipCorrect = sim.samples.filter((r) => r.prediction === r.label).length;
+  const report = readDirFile(configDir, 'report.json', 'report', z.any());
+  const text = [
+    `validate ${configDir} (${info.quant.type}) against ${modelName} on ${spec}`,
+    `spike trains identical (all layers): ${sameSpikes}/${n} = ${percent(sameSpikes / n)}${firstMismatch >= 0 ? ` (first difference: sample ${firstMismatch})` : ''}`,
+    `predictions identical: ${samePrediction}/${n} = ${percent(samePrediction / n)}`,
+    `accuracy: tensor engine ${percent(engineCorrect / n)} (weights as exported), chip simulator ${percent(chipCorrect / n)}`,
+    '',
+    exportSummary(report),
+    '',
+    simulationSummary(sim),
+  ].join('\n');
+  return { text, agreement: sameSpikes / n, predictionAgreement: samePrediction / n, engineAccuracy: engineCorrect / n, chipAccuracy: chipCorrect / n };
+}
+
 export const validateCommand: CommandModule<object, Args> = {
   command: 'validate',
   describe: 'Compare the chip simulator with the tensor engine sample by sample, with resources and the real-time verdict',
@@ -47,50 +102,7 @@ export const validateCommand: CommandModule<object, Args> = {
       .conflicts('split', 'data')
       .strict() as never,
   handler: async (args) => {
-    const model = loadModel(args.model);
-    const info = readDirFile(args.config, 'export.json', 'export', ExportInfoSchema);
-    if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
-      throw new UserError(`${join(args.config, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${args.model} is ${layerSizes(model).join('-')} with ${model.steps}`);
-    }
-    const exported = asExported(model, info.quant);
-    const spec = dataSpecFrom(args);
-    const ds = loadDataset(spec);
-    checkDatasetFits(ds, exported.features ?? ds.featureNames.length, modelOutputs(model));
-
     await startBackend(args.backend);
-    const net = networkFromModel(exported);
-    const engine = engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 250);
-    net.weights.forEach((w) => w.dispose());
-
-    const config = loadChipConfig(args.config);
-    const sim = new ChipSimulator(config).run(ds.features, ds.count, ds.labels, true);
-    let sameSpikes = 0;
-    let samePrediction = 0;
-    let engineCorrect = 0;
-    let firstMismatch = -1;
-    sim.samples.forEach((chip, i) => {
-      const first = engine.firstSpikes[i];
-      let pred = 0;
-      for (let n = 1; n < first.length; n++) if (first[n] < first[pred]) pred = n;
-      if (pred === ds.labels[i]) engineCorrect++;
-      if (pred === chip.prediction) samePrediction++;
-      if (JSON.stringify(chip.spikes) === JSON.stringify(engine.spikes[i])) sameSpikes++;
-      else if (firstMismatch < 0) firstMismatch = i;
-    });
-    const n = ds.count;
-    const chipCorrect = sim.samples.filter((r) => r.prediction === r.label).length;
-    const report = readDirFile(args.config, 'report.json', 'report', z.any());
-    process.stdout.write(
-      [
-        `validate ${args.config} (${info.quant.type}) against ${args.model} on ${spec}`,
-        `spike trains identical (all layers): ${sameSpikes}/${n} = ${percent(sameSpikes / n)}${firstMismatch >= 0 ? ` (first difference: sample ${firstMismatch})` : ''}`,
-        `predictions identical: ${samePrediction}/${n} = ${percent(samePrediction / n)}`,
-        `accuracy: tensor engine ${percent(engineCorrect / n)} (weights as exported), chip simulator ${percent(chipCorrect / n)}`,
-        '',
-        exportSummary(report),
-        '',
-        simulationSummary(sim),
-      ].join('\n') + '\n',
-    );
+    process.stdout.write(validateExport(loadModel(args.model), args.model, args.config, dataSpecFrom(args)).text + '\n');
   },
 };
