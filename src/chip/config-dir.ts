@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { UserError, inFile } from '../errors.js';
 import { parseWith } from '../formats/validate.js';
@@ -95,23 +95,53 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Resolve a file named in the directory, refusing names that leave it. */
+/** Files every config directory has, read by their fixed names (other files are named by spec.json). */
+const FIXED_FILES = new Set(['spec', 'export', 'report']);
+
+/**
+ * Resolve a file named in the directory, refusing names that leave it. `field` is the spec.json field
+ * that names the file (`pes[c0q0p1].image`), or `spec`, `export`, `report` for the fixed files.
+ */
 export function insideDir(dir: string, name: string, field: string): string {
   const norm = normalize(name);
+  const fixed = FIXED_FILES.has(field);
+  const where = fixed ? join(dir, name) : `${join(dir, 'spec.json')}: ${field} '${name}'`;
   if (isAbsolute(name) || norm === '..' || norm.startsWith(`..${sep}`) || norm.split(sep).includes('..')) {
-    throw new UserError(`${join(dir, 'spec.json')}: ${field} '${name}' names a file outside the config directory`);
+    throw new UserError(`${where} names a file outside the config directory; config directories are self-contained`);
   }
   const path = join(dir, norm);
-  if (!existsSync(path)) throw new UserError(`${dir}: ${field} names '${name}', which does not exist`);
+  if (!existsSync(path)) {
+    if (field === 'spec' && !existsSync(dir)) throw new UserError(`${dir}: does not exist (expected a config directory written by s2prop export)`);
+    if (field === 'spec') throw new UserError(`${dir}: not an s2prop config directory (it has no spec.json; s2prop export writes one)`);
+    throw new UserError(fixed ? `${path}: does not exist (every config directory written by s2prop export has one)` : `${where} names ${path}, which does not exist`);
+  }
   // No links anywhere below the directory: a link could point anywhere.
   let walk = dir;
   for (const part of norm.split(sep)) {
     walk = join(walk, part);
-    if (lstatSync(walk).isSymbolicLink()) throw new UserError(`${dir}: ${field} '${name}' is a symbolic link; config directories hold plain files only`);
+    if (lstatSync(walk).isSymbolicLink()) {
+      throw new UserError(`${where}${fixed ? ':' : ''} goes through the symbolic link ${walk}; config directories hold plain files only`);
+    }
   }
   const root = realpathSync(dir);
-  if (!realpathSync(path).startsWith(root + sep)) throw new UserError(`${dir}: ${field} '${name}' resolves outside the config directory`);
+  if (!realpathSync(path).startsWith(root + sep)) throw new UserError(`${where}${fixed ? ':' : ''} resolves outside the config directory`);
+  if (!lstatSync(path).isFile()) throw new UserError(`${where}${fixed ? ':' : ''} is not a file`);
   return path;
+}
+
+/** Whether `path` (a file that may not exist yet) would lie inside the directory `dir`, links resolved. */
+export function isInsideDir(dir: string, path: string): boolean {
+  if (!existsSync(dir)) return false;
+  const root = realpathSync(dir);
+  // Resolve the deepest existing folder above the path, then append the rest.
+  let head = resolve(path);
+  let tail = '';
+  while (!existsSync(head) && dirname(head) !== head) {
+    tail = tail ? join(basename(head), tail) : basename(head);
+    head = dirname(head);
+  }
+  const full = tail ? join(realpathSync(head), tail) : realpathSync(head);
+  return full === root || full.startsWith(root + sep);
 }
 
 export function readDirJson(dir: string, name: string, field: string): unknown {

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { isInsideDir } from '../chip/config-dir.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
 import { ChipSimulator, type Simulation } from '../chip/sim/simulator.js';
 import { loadDataset, SPLITS } from '../data/sources.js';
@@ -58,6 +59,9 @@ export const simulateCommand: CommandModule<object, Args> = {
       .strict() as never,
   handler: (args) => {
     const out = args.out === undefined ? undefined : filePath('out', args.out);
+    if (out && isInsideDir(args.config, out)) {
+      throw new UserError(`--out ${out}: is inside the config directory ${args.config}; the simulator never writes there (write the results elsewhere)`);
+    }
     const sim = simulateData(args.config, dataSpecFrom(args), args.record === 'spikes');
     const correct = sim.samples.filter((r) => r.prediction === r.label).length;
     if (out) emitJson({ samples: sim.samples, accuracy: correct / sim.samples.length, summary: sim.stats }, out);
