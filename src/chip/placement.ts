@@ -72,6 +72,11 @@ export function place(req: PlacementRequest): Placement {
   checkKeyRange('slot', req.slots - 1, `${req.slots} sample slots`);
   checkKeyRange('layer', sizes.length - 1, `a network of ${sizes.length - 1} layers`);
 
+  const input = inputRegions(req.features, sizes[0]);
+  if (totalBytes(input) > budget) {
+    throw new UserError(`the input program needs ${totalBytes(input)} bytes on a PE (${describeRegions(input)}), but a PE has ${budget} bytes for data`);
+  }
+
   // Slice every layer so that each slice's regions fit a PE's data memory.
   const slices: number[][] = [[0, sizes[0]]];
   for (let l = 1; l < sizes.length; l++) {
@@ -121,7 +126,7 @@ export function place(req: PlacementRequest): Placement {
       const at = nextPe();
       pes.push({ id: peId(at.chip, at.qpe, at.pe), ...at, ...p, bytes: totalBytes(p.regions) });
     };
-    addPe({ program: 'input', slot, layer: 0, slice: 0, neuronStart: 0, neuronCount: sizes[0], inputs: sizes[0], regions: inputRegions(req.features, sizes[0]) });
+    addPe({ program: 'input', slot, layer: 0, slice: 0, neuronStart: 0, neuronCount: sizes[0], inputs: sizes[0], regions: input });
     for (let l = 1; l < sizes.length; l++) {
       const b = slices[l];
       for (let s = 0; s < b.length - 1; s++) {

@@ -99,6 +99,12 @@ describe('chip simulator = tensor engine with the exported weights, spike for sp
     expect(sim.stats.packetsDropped).toBe(0);
   });
 
+  it('an export that cannot fit names the problem: an input PE larger than a PE\'s data memory', () => {
+    expect(() => exportModel(TWIN, { quant: 'int8', clipPercentile: 100, machine: tinyMachine({ dataBytes: 200 }), slots: 1 })).toThrow(
+      'the input program needs 308 bytes on a PE (header 256, params 16, features 16, spikeTimes 20), but a PE has 200 bytes for data',
+    );
+  });
+
   it('an export that cannot fit names the problem: too many slots for one chip', () => {
     expect(() => exportModel(TWIN, { quant: 'int8', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 40 })).toThrow(/37 slot\(s\) fit.*--machine board/);
   });
