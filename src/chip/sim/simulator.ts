@@ -25,6 +25,8 @@ export interface SimulationStats {
   busiestCyclesPerTick: number[];
   /** Packets sent in each tick of the window (mean over samples). */
   packetsPerTick: number[];
+  /** Per PE and tick: the most cycles it needed (over all runs) and the mean packets in and out per run. */
+  perPe: { id: string; maxCycles: number[]; packetsIn: number[]; packetsOut: number[] }[];
   busiestPe: string;
   realTime: { mhz: number; budgetCycles: number; worstTickCycles: number; ticksOverBudget: number; fits: boolean }[];
   /** Model values: see the machine description. */
@@ -94,6 +96,7 @@ export class ChipSimulator {
       synapticEvents: 0,
       busiestCyclesPerTick: new Array(T).fill(0),
       packetsPerTick: new Array(T).fill(0),
+      perPe: this.pes.map((p) => ({ id: p.id, maxCycles: new Array(T).fill(0), packetsIn: new Array(T).fill(0), packetsOut: new Array(T).fill(0) })),
       busiestPe: '',
       realTime: [],
       energyPerInferenceJoules: [],
@@ -104,6 +107,7 @@ export class ChipSimulator {
     const samples: SampleResult[] = [];
     const slots = spec.slots;
     const chipOf = new Map(this.pes.map((p) => [p.id, p.chip]));
+    const groups = Math.ceil(count / slots); // every PE runs once per group of samples
     for (let start = 0; start < count; start += slots) {
       const group = Math.min(slots, count - start);
       this.reset();
@@ -123,9 +127,13 @@ export class ChipSimulator {
           for (const id of pes) this.programs.get(id)!.receive(key);
         }
         inFlight = [];
-        for (const pe of this.pes) {
+        this.pes.forEach((pe, p) => {
           const work = this.programs.get(pe.id)!.tick(t, (key) => inFlight.push({ key, chip: chipOf.get(pe.id)! }));
           const cycles = tickCycles(work, machine);
+          const record = stats.perPe[p];
+          record.maxCycles[t] = Math.max(record.maxCycles[t], cycles);
+          record.packetsIn[t] += work.received / groups;
+          record.packetsOut[t] += work.sent / groups;
           stats.totalCycles += cycles;
           stats.synapticEvents += work.synapticEvents;
           if (cycles > stats.busiestCyclesPerTick[t]) stats.busiestCyclesPerTick[t] = cycles;
@@ -133,7 +141,7 @@ export class ChipSimulator {
             busiest = cycles;
             stats.busiestPe = pe.id;
           }
-        }
+        });
         stats.packetsSent += inFlight.length;
         stats.packetsPerTick[t] += inFlight.length / count;
       }
