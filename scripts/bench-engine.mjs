@@ -29,7 +29,7 @@ async function child(mode, backend) {
   const config = presetConfig('twin');
   if (mode === 'twin-run') {
     const t0 = performance.now();
-    const r = train({ config, data: CANONICAL_DATA, backend: name });
+    const r = await train({ config, data: CANONICAL_DATA, backend: name });
     const seconds = (performance.now() - t0) / 1000;
     const trainSeconds = r.history.reduce((a, m) => a + m.trainSeconds, 0);
     return { backend: name, epochs: config.epochs, wallSeconds: seconds, trainSeconds, trainSamplesPerSecond: (config.epochs * 5000) / trainSeconds, testAccuracy: r.test.accuracy, peakRssMiB: process.resourceUsage().maxRSS / 1024 };

@@ -6,6 +6,7 @@ import { dataCommand } from './data.js';
 import { evalCommand } from './evaluate.js';
 import { exportCommand } from './export.js';
 import { simulateCommand } from './simulate.js';
+import { sweepCommand } from './sweep.js';
 import { validateCommand } from './validate.js';
 import { gradCommand } from './grad.js';
 import { initCommand } from './init.js';
@@ -37,6 +38,7 @@ try {
     .command(exportCommand)
     .command(simulateCommand)
     .command(validateCommand)
+    .command(sweepCommand)
     .command(mainCommand)
     .demandCommand(1, 'expected a command (see s2prop --help)')
     .recommendCommands()

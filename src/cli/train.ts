@@ -120,7 +120,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     const quant = config.quant.type === 'float32' ? '' : `, ${config.quant.type} weights (clip percentile ${config.quant.clipPercentile})`;
     process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
   };
-  const result = train({
+  const result = await train({
     config,
     data,
     backend,

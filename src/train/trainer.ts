@@ -38,6 +38,12 @@ export interface TrainOptions {
    */
   init?: { path: string; model: ModelFile };
   onProgress?: (p: TrainProgress) => void;
+  /**
+   * Awaited after every epoch (the event loop runs there, so timers such as a sweep worker's heartbeat
+   * fire between epochs); resolving to true stops training early (a pruned sweep trial). The model is
+   * then selected among the epochs run so far.
+   */
+  afterEpoch?: (metrics: EpochMetrics, history: EpochMetrics[]) => Promise<boolean | void> | boolean | void;
 }
 
 export interface TrainResult {
@@ -93,7 +99,7 @@ function checkInitFitsData(init: { path: string; model: ModelFile }, inputs: num
  * Train on the train split, select the epoch with the best validation accuracy (ties: lower validation
  * loss, then the earlier epoch), and report the test split for that model only.
  */
-export function train(opts: TrainOptions): TrainResult {
+export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { config } = opts;
   const sets = {} as Record<Split, Dataset>;
   for (const split of SPLITS) sets[split] = loadDataset(opts.data[split]);
@@ -211,6 +217,7 @@ export function train(opts: TrainOptions): TrainResult {
         });
       }
       opts.onProgress?.({ type: 'epoch', metrics, history, best: isBest });
+      if (await opts.afterEpoch?.(metrics, history)) break;
     }
     if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
 

@@ -31,13 +31,13 @@ describe('quantisation-aware training (library)', () => {
     writeDatasetCsv(data.train, yinyangDataset({ size: 120, seed: 5 }));
     writeDatasetCsv(data.validation, yinyangDataset({ size: 50, seed: 6 }));
     writeDatasetCsv(data.test, yinyangDataset({ size: 50, seed: 7 }));
-    floatModel = train({ config: { ...base, epochs: 3 }, data, backend: 'wasm' }).model;
+    floatModel = (await train({ config: { ...base, epochs: 3 }, data, backend: 'wasm' })).model;
   });
 
-  it('2 epochs of int4 QAT from a float model: the model records int4, keeps float master weights, and evaluates exactly as its dequantised weights without the key', () => {
+  it('2 epochs of int4 QAT from a float model: the model records int4, keeps float master weights, and evaluates exactly as its dequantised weights without the key', async () => {
     const config: TrainConfig = { ...base, epochs: 2, quant: { type: 'int4', clipPercentile: 100 } };
     const before = tf.memory().numTensors;
-    const result = train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } });
+    const result = await train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } });
     expect(tf.memory().numTensors).toBe(before);
     const model = result.model;
     expect(model.quantisation).toEqual({ type: 'int4', clipPercentile: 100 });
@@ -69,7 +69,7 @@ describe('quantisation-aware training (library)', () => {
     expect(evaluateModel(masterAsFloat, data.test, 250).loss).not.toBe(t.loss);
   });
 
-  it('straight-through: one SGD step (lr 1, no momentum or decay, one batch) gives W - dL/dW evaluated at the dequantised W (gradient by runBatch)', () => {
+  it('straight-through: one SGD step (lr 1, no momentum or decay, one batch) gives W - dL/dW evaluated at the dequantised W (gradient by runBatch)', async () => {
     const quant = { type: 'int8', clipPercentile: 99 } as const;
     const config: TrainConfig = {
       ...base,
@@ -78,7 +78,7 @@ describe('quantisation-aware training (library)', () => {
       optimizer: { ...base.optimizer, type: 'sgd', lr: 1, momentum: 0, weightDecay: 0 },
       quant,
     };
-    const result = train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } });
+    const result = await train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } });
 
     // The expected update, computed independently: the gradient of the dequantised init model on the
     // whole training set in the trainer's order, subtracted from the float init weights in float32.
@@ -92,9 +92,9 @@ describe('quantisation-aware training (library)', () => {
     expect(g.flat(2).some((x) => x !== 0)).toBe(true);
   });
 
-  it('--init settings that disagree (hidden 50 for a 30-hidden model) are one user error naming the model file and both sizes', () => {
+  it('--init settings that disagree (hidden 50 for a 30-hidden model) are one user error naming the model file and both sizes', async () => {
     const config: TrainConfig = { ...base, hidden: [50], epochs: 1 };
-    expect(() => train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } })).toThrow(
+    await expect(train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } })).rejects.toThrow(
       `${initPath}: the model has hidden layers 30, the settings ask for 50`,
     );
   });

@@ -20,19 +20,19 @@ describe('trainer (library)', () => {
     writeDatasetCsv(data.test, yinyangDataset({ size: 50, seed: 7 }));
   });
 
-  it('leaves no tensors behind and learns (loss falls over epochs)', () => {
+  it('leaves no tensors behind and learns (loss falls over epochs)', async () => {
     const config = { ...presetConfig('twin'), hidden: [30], epochs: 4, batch: 10 };
     const before = tf.memory().numTensors;
-    const result = train({ config, data, backend: 'wasm' });
+    const result = await train({ config, data, backend: 'wasm' });
     expect(tf.memory().numTensors).toBe(before);
     expect(result.history).toHaveLength(4);
     expect(result.history[3].trainLoss).toBeLessThan(result.history[0].trainLoss);
     expect(result.model.layers.map((l) => [l.weights.length, l.weights[0].length])).toEqual([[5, 30], [30, 3]]);
   });
 
-  it('selects the model on validation accuracy and reports test for it', () => {
+  it('selects the model on validation accuracy and reports test for it', async () => {
     const config = { ...presetConfig('twin'), hidden: [30], epochs: 3, batch: 10 };
-    const result = train({ config, data, backend: 'wasm' });
+    const result = await train({ config, data, backend: 'wasm' });
     const bestVal = Math.max(...result.history.map((m) => m.validationAccuracy));
     expect(result.history[result.bestEpoch - 1].validationAccuracy).toBe(bestVal);
     expect(result.validation.accuracy).toBe(bestVal);

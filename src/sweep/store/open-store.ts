@@ -1,0 +1,20 @@
+import { UserError } from '../../errors.js';
+import type { StudyStore } from '../types.js';
+import { PostgresStore, redactUrl } from './postgres-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+/**
+ * The study store a `--storage` target names: a `postgres://` or `postgresql://` URL is a PostgreSQL
+ * database; anything else is a SQLite file (`sqlite:` in front is optional, and `sqlite:///abs/path`
+ * works too). A SQLite file opens here; PostgreSQL connects on the store's first call. Either way a store
+ * that cannot be reached is a UserError naming the target, without its password.
+ */
+export function openStore(target: string): StudyStore {
+  if (/^postgres(ql)?:\/\//i.test(target)) return new PostgresStore(target);
+  let path = target.replace(/^sqlite:/i, '');
+  if (path !== target && path.startsWith('//')) path = path.slice(2);
+  if (path === '') throw new UserError(`study store '${target}': expected a SQLite file path or a postgres:// URL`);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(path);
+  if (scheme) throw new UserError(`study store '${redactUrl(target)}': unknown scheme '${scheme[1]}:', expected a SQLite file path or a postgres:// URL`);
+  return new SqliteStore(path);
+}

@@ -1,0 +1,103 @@
+import { hostname } from 'node:os';
+import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
+import { UserError } from '../errors.js';
+import { resolveConfig, type TrainConfig } from '../model/train-config.js';
+import { train, type EpochMetrics } from '../train/trainer.js';
+import { makePruner } from './pruner/index.js';
+import { makeSampler } from './sampler/index.js';
+import { paramsToSettings, type SearchSpace } from './space/space-file.js';
+import type { StudyStore, Trial } from './types.js';
+
+export interface WorkerOptions {
+  store: StudyStore;
+  space: SearchSpace;
+  /** This worker's name in the study (host and process by default). */
+  worker?: string;
+  backend: string;
+  data?: DataSpec;
+  /** A running trial silent for this long is taken over by another worker (its worker died). */
+  staleAfterMs?: number;
+  heartbeatMs?: number;
+  /** Stop claiming new trials after this time (milliseconds since the epoch). */
+  deadline?: number;
+  onTrial?: (event: { type: 'start' | 'finish'; trial: Trial; state?: string; value?: number | null }) => void;
+}
+
+export function defaultWorkerName(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/** The training config of a trial: the space's base, then the trial's parameters, then the epoch budget. */
+export function trialConfig(space: SearchSpace, params: Record<string, unknown>, label: string): TrainConfig {
+  return resolveConfig(space.base.preset, [space.base.settings ?? {}, paramsToSettings(params), { epochs: space.budget.epochs }], label);
+}
+
+function better(space: SearchSpace, a: number, b: number): boolean {
+  return space.objective.direction === 'maximize' ? a > b : a < b;
+}
+
+/**
+ * Claim and run trials until the study has none left: each trial trains with its parameters, reports
+ * the objective after every epoch, is pruned when the pruner says so, and is finished once. Heartbeats
+ * go out between epochs; a trial this worker lost (another worker took it over) is dropped silently.
+ */
+export async function runWorker(o: WorkerOptions): Promise<number> {
+  const { store, space } = o;
+  const worker = o.worker ?? defaultWorkerName();
+  const staleAfterMs = o.staleAfterMs ?? 60_000;
+  const heartbeatMs = o.heartbeatMs ?? Math.max(1000, Math.floor(staleAfterMs / 4));
+  const propose = makeSampler(space);
+  const shouldPrune = makePruner(space);
+  const metric = space.objective.metric;
+  let ran = 0;
+  for (;;) {
+    if (o.deadline !== undefined && Date.now() >= o.deadline) break;
+    const trial = await store.claim({ worker, staleAfterMs, maxTrials: space.budget.trials, propose });
+    if (!trial) break;
+    o.onTrial?.({ type: 'start', trial });
+    const beat = setInterval(() => void store.heartbeat(trial.number, worker).catch(() => {}), heartbeatMs);
+    const t0 = performance.now();
+    try {
+      const config = trialConfig(space, trial.params, `trial ${trial.number}`);
+      let pruned = false;
+      let lost = false;
+      const result = await train({
+        config,
+        data: o.data ?? CANONICAL_DATA,
+        backend: o.backend,
+        afterEpoch: async (m: EpochMetrics, history: EpochMetrics[]) => {
+          if (!(await store.report(trial.number, worker, m.epoch, m[metric]))) return (lost = true);
+          const me: Trial = { ...trial, intermediate: history.map((h) => ({ epoch: h.epoch, value: h[metric] })) };
+          if (shouldPrune(me, await store.trials())) return (pruned = true);
+          return false;
+        },
+      });
+      if (lost) continue;
+      const values = result.history.map((h) => h[metric]);
+      const best = values.reduce((a, v) => (better(space, v, a) ? v : a));
+      const value = pruned ? values[values.length - 1] : best;
+      const last = result.history[result.history.length - 1];
+      const attrs = {
+        epochs: result.history.length,
+        bestEpoch: result.bestEpoch,
+        validationAccuracy: result.validation.accuracy,
+        validationLoss: result.validation.loss,
+        trainSeconds: result.history.reduce((a, h) => a + h.trainSeconds, 0),
+        seconds: (performance.now() - t0) / 1000,
+        spikesPerSample1: last.spikesPerSample1,
+      };
+      if (await store.finish(trial.number, worker, pruned ? 'pruned' : 'complete', value, attrs)) {
+        ran++;
+        o.onTrial?.({ type: 'finish', trial, state: pruned ? 'pruned' : 'complete', value });
+      }
+    } catch (err) {
+      // A parameter combination the training refuses (an impossible setting) fails that trial only.
+      if (!(err instanceof UserError)) throw err;
+      await store.finish(trial.number, worker, 'failed', null, { error: err.message });
+      o.onTrial?.({ type: 'finish', trial, state: 'failed', value: null });
+    } finally {
+      clearInterval(beat);
+    }
+  }
+  return ran;
+}
