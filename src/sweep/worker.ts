@@ -53,7 +53,13 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   for (;;) {
     if (o.deadline !== undefined && Date.now() >= o.deadline) break;
     const trial = await store.claim({ worker, staleAfterMs, maxTrials: space.budget.trials, propose });
-    if (!trial) break;
+    if (!trial) {
+      // Nothing new to start. A running trial may still belong to a worker that died: wait until it
+      // finishes or goes stale (then the next claim takes it over); done when none is running.
+      if (!(await store.trials()).some((t) => t.state === 'running')) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, staleAfterMs / 4)));
+      continue;
+    }
     o.onTrial?.({ type: 'start', trial });
     const beat = setInterval(() => void store.heartbeat(trial.number, worker).catch(() => {}), heartbeatMs);
     const t0 = performance.now();
