@@ -9,6 +9,7 @@ import { toJsonText } from '../io/json.js';
 import { percent, table } from '../report/format.js';
 import { historyPlot, importancePlot, parallelCoordinates, parameterImportance } from '../report/svg-plots.js';
 import { openStore } from '../sweep/store/open-store.js';
+import { redactUrl } from '../sweep/store/postgres-store.js';
 import { parseSpace, loadSpaceFile, type SearchSpace } from '../sweep/space/space-file.js';
 import type { StudyStore, Trial } from '../sweep/types.js';
 import { runWorker, trialConfig } from '../sweep/worker.js';
@@ -75,11 +76,11 @@ function spawnWorker(args: Args, index: number): Promise<number> {
 
 export const sweepCommand: CommandModule<object, Args> = {
   command: 'sweep <action>',
-  describe: 'Hyper-parameter sweeps: run | worker | status | best | export',
+  describe: 'Hyper-parameter sweeps: create | run | worker | status | best | export',
   builder: (y) =>
     y
-      .positional('action', { type: 'string', choices: ['run', 'worker', 'status', 'best', 'export'], demandOption: true })
-      .option('space', { type: 'string', describe: 'search space file (YAML or JSON), for run' })
+      .positional('action', { type: 'string', choices: ['create', 'run', 'worker', 'status', 'best', 'export'], demandOption: true })
+      .option('space', { type: 'string', describe: 'search space file (YAML or JSON), for create and run' })
       .option('study', { type: 'string', demandOption: true, describe: 'study store: a SQLite file, or a postgres:// URL shared by workers on many machines' })
       .option('name', { type: 'string', default: 'study', describe: 'study name within the store' })
       .option('workers', { type: 'number', default: 1, describe: 'worker processes on this machine (run)' })
@@ -89,12 +90,16 @@ export const sweepCommand: CommandModule<object, Args> = {
       .option('repeat-best', { type: 'number', describe: 're-train the best configuration with this many seeds (best)' })
       .strict() as never,
   handler: async (args) => {
-    if (args.action === 'run') {
-      if (!args.space) throw new UserError('sweep run: --space is required (the search space file)');
+    if (args.action === 'run' || args.action === 'create') {
+      if (!args.space) throw new UserError(`sweep ${args.action}: --space is required (the search space file)`);
       const space = loadSpaceFile(args.space);
       const store = openStore(args.study);
       await store.open(args.name, space);
       await store.close();
+      if (args.action === 'create') {
+        process.stdout.write(`study '${args.name}' is ready in ${redactUrl(args.study)}; start workers with s2prop sweep worker\n`);
+        return;
+      }
       const workers = positiveInt('workers', args.workers);
       const codes = await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(args, i)));
       const { store: s, space: sp } = await openExisting(args);
