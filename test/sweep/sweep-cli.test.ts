@@ -1,0 +1,67 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Papa from 'papaparse';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parameterImportance } from '../../src/report/svg-plots.js';
+import type { Trial } from '../../src/sweep/types.js';
+import { ensureBuilt, expectUserError, freshDir, removeTempDirs, runCli, runCliOk } from '../cli/run-cli.js';
+
+vi.setConfig({ testTimeout: 120_000 });
+beforeAll(async () => {
+  await ensureBuilt();
+}, 120_000);
+afterAll(removeTempDirs);
+
+const SPACE = `format: s2prop-space
+version: 1
+base: {preset: twin, settings: {hidden: [16]}}
+objective: {metric: validationAccuracy, direction: maximize}
+budget: {trials: 4, epochs: 2}
+sampler: {type: grid}
+parameters:
+  optimizer.lr: {type: categorical, choices: [0.001, 0.004]}
+  loss.xi: {type: categorical, choices: [1, 1.5]}
+`;
+
+describe('sweep through the CLI', () => {
+  it('grid sweep of 4 trials: status, best and export (CSV, training config, SVG plots)', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'space.yaml'), SPACE);
+    const table = await runCliOk(['sweep', 'run', '--space', 'space.yaml', '--study', 'study.db', '--workers', '2', '--backend', 'wasm'], dir);
+    expect(table).toContain('4/4 trials: 4 complete');
+    await runCliOk(['sweep', 'export', '--study', 'study.db', '--out', 'out'], dir);
+    const csv = Papa.parse<Record<string, string>>(readFileSync(join(dir, 'out/trials.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
+    // the grid: every combination exactly once (hand count: 2 x 2)
+    expect(new Set(csv.map((r) => `${r['optimizer.lr']}/${r['loss.xi']}`)).size).toBe(4);
+    const best = JSON.parse(readFileSync(join(dir, 'out/best-config.json'), 'utf8'));
+    const bestRow = csv.reduce((a, r) => (Number(r.value) > Number(a.value) ? r : a));
+    expect(best.optimizer.lr).toBe(Number(bestRow['optimizer.lr']));
+    expect(best.epochs).toBe(2);
+    for (const f of ['history.svg', 'parallel-coordinates.svg', 'importance.svg']) {
+      const svg = readFileSync(join(dir, 'out', f), 'utf8');
+      expect(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>')).toBe(true);
+    }
+    expect(readFileSync(join(dir, 'out/history.svg'), 'utf8').match(/<circle/g)).toHaveLength(4);
+    // the exported config trains as it is
+    await runCliOk(['train', '--config', 'out/best-config.json', '--epochs', '1', '--quiet', '--out', 'm.json', '--backend', 'wasm'], dir);
+  });
+
+  it('a worker joining a study that does not exist, and a bad space file, are one-line errors', async () => {
+    const dir = freshDir();
+    expectUserError(await runCli(['sweep', 'worker', '--study', 'none.db', '--name', 'x'], dir), "there is no study 'x'");
+    writeFileSync(join(dir, 'bad.yaml'), SPACE.replace('high', 'x').replace('type: grid', 'type: annealing'));
+    expectUserError(await runCli(['sweep', 'run', '--space', 'bad.yaml', '--study', 's.db'], dir), 'bad.yaml');
+  });
+});
+
+describe('parameter importance (hand calculation)', () => {
+  const trial = (n: number, a: number, c: string, value: number): Trial => ({
+    number: n, params: { a, c }, state: 'complete', value, intermediate: [], worker: null, heartbeatAt: null, startedAt: 0, finishedAt: 0, attrs: {},
+  });
+  it('a monotone parameter has importance 1, one unrelated to the objective 0', () => {
+    const trials = [trial(0, 1, 'x', 0.1), trial(1, 2, 'y', 0.2), trial(2, 3, 'y', 0.3), trial(3, 4, 'x', 0.4)];
+    const imp = parameterImportance(trials, { a: { type: 'uniform', low: 0, high: 5 }, c: { type: 'categorical', choices: ['x', 'y'] } });
+    expect(imp.a).toBeCloseTo(1, 12);
+    expect(imp.c).toBeCloseTo(0, 12); // both choices have mean rank 1.5
+  });
+});
