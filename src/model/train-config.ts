@@ -55,8 +55,9 @@ export const TrainConfigSchema = z
     steps: int.min(3, 'expected at least 3 steps (T >= 3)'),
     neuron: NeuronSchema,
     loss: LossSchema,
+    /** `tMax` null or absent: steps - 1 (a sweep over steps then keeps the inputs spread over the window). */
     encoding: z
-      .object({ type: z.literal('latency'), tMin: int.nonnegative(), tMax: int.nonnegative().optional(), bias: z.boolean() })
+      .object({ type: z.literal('latency'), tMin: int.nonnegative(), tMax: int.nonnegative().nullable().optional(), bias: z.boolean() })
       .strict(),
     init: z.object({ hidden: InitScaleSchema, output: InitScaleSchema }).strict(),
     optimizer: OptimizerSchema,
