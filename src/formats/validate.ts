@@ -28,15 +28,19 @@ export function parseWith<S extends z.ZodType>(schema: S, data: unknown, fileNam
   throw inFile(fileName, `${formatPath(issue.path)}${sep}${message}`);
 }
 
-/** Read and parse a JSON file, with one clear line for a missing or malformed file. */
-export function readJsonFile(path: string): unknown {
-  let text: string;
+/** Read a text file, with one clear line when it cannot be read. */
+export function readTextFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(`${path}: cannot read the file (${code === 'ENOENT' ? 'it does not exist' : code})`);
   }
+}
+
+/** Read and parse a JSON file, with one clear line for a missing or malformed file. */
+export function readJsonFile(path: string): unknown {
+  const text = readTextFile(path);
   try {
     return JSON.parse(text);
   } catch (err) {

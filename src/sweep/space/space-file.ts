@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError, inFile } from '../../errors.js';
-import { formatPath, parseWith } from '../../formats/validate.js';
+import { formatPath, parseWith, readTextFile } from '../../formats/validate.js';
 import { PRESETS, TrainConfigSchema, mergeSettings, resolveConfig, type TrainConfig } from '../../model/train-config.js';
 import { gridSize } from '../sampler/grid.js';
 import type { ParamSpec, Params } from '../types.js';
@@ -250,13 +249,7 @@ export function parseSpace(data: unknown, fileName: string): SearchSpace {
 
 /** Read a space file: JSON for `.json`, YAML otherwise. */
 export function loadSpaceFile(path: string): SearchSpace {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`${path}: cannot read the file (${code === 'ENOENT' ? 'it does not exist' : code})`);
-  }
+  const text = readTextFile(path);
   const json = extname(path).toLowerCase() === '.json';
   let data: unknown;
   try {
