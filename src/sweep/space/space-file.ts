@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { UserError, inFile } from '../../errors.js';
+import { inFile } from '../../errors.js';
 import { formatPath, parseWith, readTextFile } from '../../formats/validate.js';
 import { PRESETS, TrainConfigSchema, mergeSettings, resolveConfig, type TrainConfig } from '../../model/train-config.js';
 import { gridSize } from '../sampler/grid.js';
