@@ -43,7 +43,7 @@ export const SpecSchema = z
             chip: int.nonnegative(),
             qpe: int.nonnegative(),
             pe: int.nonnegative(),
-            program: z.enum(['input', 'layer']),
+            program: z.enum(['input', 'layer', 'loss', 'optimiser']),
             image: z.string(),
             regions: z.string(),
             sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -57,6 +57,20 @@ export const SpecSchema = z
     read: z.array(
       z.object({ pe: z.string(), region: regionName, slot: int.nonnegative(), layer: int.min(1), neuronStart: int.nonnegative(), neurons: int.min(1) }).strict(),
     ),
+    /**
+     * A training export: the batch it was made for and the schedule of one sample window (forward T ticks,
+     * backward T, gradient gather, weight update), and the host's learning-rate schedule (Adam on chip).
+     */
+    training: z
+      .object({
+        batchSize: int.min(1),
+        packetsPerTick: int.min(1),
+        gatherTicks: int.min(1),
+        updateTicks: int.min(1),
+        optimizer: z.object({ type: z.literal('adam'), lr: z.number().positive(), gamma: z.number().positive().max(1) }).strict(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Spec = z.output<typeof SpecSchema>;

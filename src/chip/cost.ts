@@ -6,6 +6,8 @@ export interface TickWork {
   synapticEvents: number;
   neuronUpdates: number;
   sent: number;
+  /** Float operations outside the synaptic and neuron updates (on-chip training: adjoint, loss, Adam). */
+  floatOps?: number;
 }
 
 /** Estimated cycles for a tick's work (cost model: all constants are model values in the machine file). */
@@ -16,7 +18,8 @@ export function tickCycles(w: TickWork, m: Machine): number {
     w.received * c.cyclesPerPacketReceived.value +
     w.synapticEvents * c.cyclesPerSynapticEvent.value +
     w.neuronUpdates * c.cyclesPerNeuronUpdate.value +
-    w.sent * c.cyclesPerPacketSent.value
+    w.sent * c.cyclesPerPacketSent.value +
+    (w.floatOps ?? 0) * c.cyclesPerFloatOp.value
   );
 }
 

@@ -4,10 +4,11 @@ import type { ModelFile } from '../model/schema.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { jsonFile, sha256 } from './config-dir.js';
 import { tickBudget, tickCycles } from './cost.js';
-import { buildImage, imageBytes } from './images.js';
+import { UserError } from '../errors.js';
+import { buildImage, imageBytes, type ImageSource } from './images.js';
 import { KEY } from './key-layout.js';
 import type { Machine } from './machine.js';
-import { place, type Placement } from './placement.js';
+import { place, type PePlacement, type Placement } from './placement.js';
 import { quantiseWeights, type LayerQuantisation, type QuantType } from './quantise.js';
 import { buildRouting, type RouterTable } from './routing.js';
 
@@ -17,6 +18,16 @@ export interface ExportOptions {
   clipPercentile: number;
   machine: Machine;
   slots: number;
+  /** A training export: loss and optimiser programs (float32 weights only). */
+  training?: TrainingExport;
+}
+
+export interface TrainingExport {
+  /** The batch the host runs (in rounds of `slots` samples when larger). */
+  batchSize: number;
+  optimizer: { lr: number; gamma: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+  /** Gradient packets a layer PE sends, and weights an optimiser updates, per tick. */
+  packetsPerTick: number;
 }
 
 export interface PeReport {
@@ -62,9 +73,38 @@ function chipLayers(model: ModelFile, q: LayerQuantisation[] | null) {
   });
 }
 
-/** Worst case for a layer PE in one tick: every input spikes and every neuron fires. */
-function worstCase(inputs: number, neurons: number, m: Machine): number {
-  return tickCycles({ received: inputs, synapticEvents: inputs * neurons, neuronUpdates: neurons, sent: neurons }, m);
+/**
+ * Worst case of a PE in one tick. Layer: every input spikes and every neuron fires (training: or the
+ * backward step with every input and neuron spiking). Loss: the loss computation. Optimiser: receiving a
+ * tick's gradient packets from every slot, or updating and sending `packetsPerTick` weights.
+ */
+function worstCase(p: PePlacement, m: Machine, packetsPerTick: number, slots: number): number {
+  const { inputs, neuronCount: n } = p;
+  const none = { received: 0, synapticEvents: 0, neuronUpdates: 0, sent: 0 };
+  switch (p.program) {
+    case 'input':
+      return tickCycles({ ...none, sent: inputs }, m);
+    case 'layer': {
+      const forward = tickCycles({ received: inputs, synapticEvents: inputs * n, neuronUpdates: n, sent: n }, m);
+      const backward = packetsPerTick ? tickCycles({ ...none, received: n, neuronUpdates: n, sent: inputs, floatOps: 10 * n + 4 * inputs * n }, m) : 0;
+      return Math.max(forward, backward, tickCycles({ ...none, sent: packetsPerTick }, m));
+    }
+    case 'loss':
+      return tickCycles({ ...none, received: n, floatOps: 20 * n + 60 }, m);
+    case 'optimiser': {
+      const sliceHolders = p.holds!.length;
+      return Math.max(tickCycles({ ...none, received: slots * sliceHolders * packetsPerTick }, m), tickCycles({ ...none, sent: packetsPerTick, floatOps: 16 * packetsPerTick }, m));
+    }
+  }
+}
+
+/** Ticks to gather the largest layer slice's gradient and to update the largest optimiser's weights. */
+function trainingSchedule(placement: Placement, packetsPerTick: number): { gatherTicks: number; updateTicks: number } {
+  const most = (program: PePlacement['program'], size: (p: PePlacement) => number) => Math.max(...placement.pes.filter((p) => p.program === program).map(size));
+  return {
+    gatherTicks: Math.ceil(most('layer', (p) => p.inputs * p.neuronCount) / packetsPerTick),
+    updateTicks: Math.ceil(most('optimiser', (p) => p.inputs) / packetsPerTick),
+  };
 }
 
 /** Turn a model into a chip configuration directory's files (quantise, place, route, lay out memory). */
@@ -72,17 +112,28 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
   const { machine } = opts;
   const sizes = layerSizes(model);
   const features = sizes[0] - (model.encoding.bias ? 1 : 0);
+  if (opts.training && opts.quant !== 'float32') throw new UserError(`--train: on-chip training runs float32 weights, got --quant ${opts.quant}`);
   const quant = quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile);
-  const placement: Placement = place({ sizes, features, steps: model.steps, quant: opts.quant, slots: opts.slots, machine });
+  const placement: Placement = place({ sizes, features, steps: model.steps, quant: opts.quant, slots: opts.slots, machine, training: opts.training !== undefined });
   const routing: RouterTable[] = buildRouting(placement, machine);
   const c = neuronConstants(model.neuron);
-  const source = {
+  const schedule = opts.training ? trainingSchedule(placement, opts.training.packetsPerTick) : undefined;
+  const source: ImageSource = {
     steps: model.steps,
     encoding: model.encoding,
     features,
     constants: { alpha: c.alpha, beta: c.beta, oneMinusBeta: c.oneMinusBeta, threshold: c.threshold },
     quant: opts.quant,
     layers: chipLayers(model, quant),
+    training: opts.training && {
+      oneMinusAlpha: c.oneMinusAlpha,
+      eps: c.eps,
+      tauSynSeconds: c.tauSynSeconds,
+      loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 },
+      adam: opts.training.optimizer,
+      packetsPerTick: opts.training.packetsPerTick,
+      gatherTicks: schedule!.gatherTicks,
+    },
   };
 
   const files = new Map<string, string | Uint8Array>();
@@ -110,6 +161,14 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
         ...(p.layer === outputLayer ? [{ pe: p.id, region: 'firstSpikes', slot: p.slot, layer: p.layer, neuronStart: p.neuronStart, neurons: p.neuronCount }] : []),
         { pe: p.id, region: 'spikeRecord', slot: p.slot, layer: p.layer, neuronStart: p.neuronStart, neurons: p.neuronCount },
       ]),
+    ...(opts.training && {
+      training: {
+        batchSize: opts.training.batchSize,
+        packetsPerTick: opts.training.packetsPerTick,
+        ...schedule!,
+        optimizer: { type: 'adam', lr: opts.training.optimizer.lr, gamma: opts.training.optimizer.gamma },
+      },
+    }),
   };
 
   const data = machine.memory.dataBytesPerPe.value;
@@ -125,7 +184,7 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
     regions: Object.fromEntries(p.regions.map((r) => [r.name, 4 * r.words])),
     percentOfData: (100 * p.bytes) / data,
     percentOfSram: (100 * p.bytes) / sram,
-    worstCaseCyclesPerTick: p.program === 'layer' ? worstCase(p.inputs, p.neuronCount, machine) : tickCycles({ received: 0, synapticEvents: 0, neuronUpdates: 0, sent: p.inputs }, machine),
+    worstCaseCyclesPerTick: worstCase(p, machine, opts.training?.packetsPerTick ?? 0, opts.slots),
   }));
   const worst = Math.max(...pes.map((p) => p.worstCaseCyclesPerTick));
   const report: ExportReport = {

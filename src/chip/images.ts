@@ -1,5 +1,19 @@
 import { KIND_SPIKE, makeKey } from './key-layout.js';
-import { H, HEADER_WORDS, LAYOUT_VERSION, MAGIC, MAX_REGIONS, PROGRAMS, QUANT_CODES, REGIONS, layOut, packWeights, weightRowWords, type Region } from './memory-layout.js';
+import {
+  H,
+  HEADER_WORDS,
+  LAYOUT_VERSION,
+  MAGIC,
+  MAX_REGIONS,
+  PARAM_SLICE_WORDS,
+  PROGRAMS,
+  QUANT_CODES,
+  REGIONS,
+  layOut,
+  packWeights,
+  weightRowWords,
+  type Region,
+} from './memory-layout.js';
 import type { PePlacement, Placement } from './placement.js';
 import type { QuantType } from './quantise.js';
 
@@ -12,6 +26,20 @@ export interface ImageSource {
   quant: QuantType;
   /** Per layer: float32 weights (float32 export) or integer mantissas, row-major [inputs][outputs]. */
   layers: { values: ArrayLike<number>; rows: number; cols: number; exp: number }[];
+  /** A training export's settings (float32 weights). */
+  training?: TrainingSource;
+}
+
+export interface TrainingSource {
+  oneMinusAlpha: number;
+  eps: number;
+  tauSynSeconds: number;
+  loss: { xi: number; a: number; tau1: number };
+  adam: { beta1: number; beta2: number; eps: number; weightDecay: number };
+  /** Gradient packets a layer PE sends per tick, and weights the optimiser updates per tick. */
+  packetsPerTick: number;
+  /** Ticks of the gradient gather (enough for the largest layer slice). */
+  gatherTicks: number;
 }
 
 export interface PeImage {
@@ -42,7 +70,9 @@ export function buildImage(pe: PePlacement, placement: Placement, src: ImageSour
   words[H.weightExp] = (layer?.exp ?? 0) >>> 0;
   words[H.keyBase] = makeKey({ kind: KIND_SPIKE, slot: pe.slot, layer: pe.layer, slice: pe.slice, neuron: 0 });
   words[H.regionCount] = regions.length;
-  words[H.sends] = pe.layer < placement.slices.length - 1 ? 1 : 0;
+  const training = src.training !== undefined;
+  words[H.sends] = pe.layer < placement.slices.length - 1 || training ? 1 : 0;
+  words[H.training] = training ? 1 : 0;
   regions.forEach((r, i) => {
     words[H.regionTable + 3 * i] = REGIONS[r.name];
     words[H.regionTable + 3 * i + 1] = r.offset;
@@ -58,6 +88,36 @@ export function buildImage(pe: PePlacement, placement: Placement, src: ImageSour
     words[params + 3] = src.features;
     return { words, regions };
   }
+  if (pe.program === 'loss') {
+    const { xi, a, tau1 } = src.training!.loss;
+    [xi, a, tau1].forEach((v, i) => (words[params + i] = f32bits(v)));
+    words[params + 3] = pe.neuronCount;
+    writeSourceSlices(words, at('sourceSlices'), placement.slices[pe.layer]);
+    words.fill(src.steps, at('firstSpikes'), at('firstSpikes') + pe.neuronCount);
+    return { words, regions };
+  }
+  if (pe.program === 'optimiser') {
+    const t = src.training!;
+    const { beta1, beta2, eps, weightDecay } = t.adam;
+    [beta1, beta2, eps, weightDecay, 1 - beta1, 1 - beta2].forEach((v, i) => (words[params + i] = f32bits(v)));
+    words[params + 6] = t.packetsPerTick;
+    words[params + 7] = t.gatherTicks;
+    const table = at('paramSlices');
+    const weights = new Float32Array(words.buffer, words.byteOffset + 4 * at('weights'), pe.inputs);
+    words[table] = pe.holds!.length;
+    let offset = 0;
+    pe.holds!.forEach((h, i) => {
+      [h.layer, h.slice, h.inputs, h.neurons, offset].forEach((v, f) => (words[table + 1 + PARAM_SLICE_WORDS * i + f] = v));
+      const layer = src.layers[h.layer - 1];
+      const start = placement.slices[h.layer][h.slice];
+      for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) weights[offset + k * h.neurons + j] = layer.values[k * layer.cols + start + j];
+      offset += h.inputs * h.neurons;
+    });
+    const adam = at('adamState');
+    words[adam + 1] = f32bits(1);
+    words[adam + 2] = f32bits(1);
+    return { words, regions };
+  }
   const { alpha, beta, oneMinusBeta, threshold } = src.constants;
   // States live in the layer's scaled domain (weights are mantissas times 2^exp): threshold / 2^exp,
   // exact because the scale is a power of two.
@@ -69,12 +129,22 @@ export function buildImage(pe: PePlacement, placement: Placement, src: ImageSour
   for (let k = 0; k < layer!.rows; k++) for (let j = 0; j < n; j++) cols[k * n + j] = layer!.values[k * layer!.cols + pe.neuronStart + j];
   packWeights(cols, layer!.rows, n, src.quant, words, at('weights'));
   if (weightRowWords(n, src.quant) * layer!.rows !== regions.find((r) => r.name === 'weights')!.words) throw new Error('weight region size');
-  const source = placement.slices[pe.layer - 1];
-  const slices = at('sourceSlices');
-  words[slices] = source.length - 1;
-  for (let s = 0; s < source.length - 1; s++) words[slices + 1 + s] = source[s];
+  writeSourceSlices(words, at('sourceSlices'), placement.slices[pe.layer - 1]);
   words.fill(src.steps, at('firstSpikes'), at('firstSpikes') + n);
+  if (src.training) {
+    const t = src.training;
+    const tp = at('trainParams');
+    [t.oneMinusAlpha, t.eps, t.tauSynSeconds].forEach((v, i) => (words[tp + i] = f32bits(v)));
+    words[tp + 3] = t.packetsPerTick;
+    words[tp + 4] = t.gatherTicks;
+  }
   return { words, regions };
+}
+
+/** The first neuron of each slice of a population (count, then the starts). */
+function writeSourceSlices(words: Uint32Array, offset: number, bounds: number[]): void {
+  words[offset] = bounds.length - 1;
+  for (let s = 0; s < bounds.length - 1; s++) words[offset + 1 + s] = bounds[s];
 }
 
 /** Little-endian bytes of an image (the byte order a PE loads). */

@@ -10,8 +10,12 @@ import type { QuantType } from './quantise.js';
  *   0 magic 'S2PR'   1 layout version   2 program   3 slot   4 layer (0 = input program)   5 slice
  *   6 first neuron of the slice   7 neurons in the slice   8 inputs of the layer   9 steps T
  *   10 quantisation (0 float32, 1 int8, 2 int4)   11 weight exponent (int32)   12 key base of own spikes
- *   13 number of regions   14 sends spikes (0: an output layer in an inference export)   15 reserved
+ *   13 number of regions   14 sends spikes (0: an output layer in an inference export)
+ *   15 training export (1: the training regions below exist)
  *   16.. region table: (region id, offset in words, size in words)
+ *
+ * The loss program's header has layer = the output layer and neurons = inputs = its outputs; the
+ * optimiser's has layer 0, neurons = the layer slices it holds, inputs = the weights it holds.
  */
 
 export const MAGIC = 0x52503253; // 'S2PR' little-endian
@@ -35,10 +39,12 @@ export const H = {
   keyBase: 12,
   regionCount: 13,
   sends: 14,
+  /** 1 in a training export: the input and layer programs have their training regions */
+  training: 15,
   regionTable: 16,
 } as const;
 
-export const PROGRAMS = { input: 1, layer: 2 } as const;
+export const PROGRAMS = { input: 1, layer: 2, loss: 3, optimiser: 4 } as const;
 export type ProgramName = keyof typeof PROGRAMS;
 
 export const QUANT_CODES: Record<QuantType, number> = { float32: 0, int8: 1, int4: 2 };
@@ -65,11 +71,52 @@ export const REGIONS = {
   features: 9,
   /** input: spike step of every input, computed at start */
   spikeTimes: 10,
+  /** training input: spike bitmap per step [T][ceil(inputs/32)], from the features or written by the host */
+  raster: 11,
+  /** training, host-written per sample window. input: mode (0 idle, 1 features, 2 raster); loss: label,
+   *  batch size, active; optimiser: update (1 on the last round of a batch), learning rate (float32) */
+  control: 12,
+  /** training layer: 1 - alpha, eps, tauSyn in seconds (float32), gradient packets per tick, gather ticks */
+  trainParams: 13,
+  /** training layer: input spike bitmap per step [T][ceil(inputs/32)] */
+  inputRecord: 14,
+  /** training layer: I - Vpre per step and neuron [T][n] (float32; only written where the neuron spiked) */
+  spikeD: 15,
+  /** training layer: lamI and lamV per neuron (float32) */
+  adjoint: 16,
+  /** training layer: errors received for this step's spikes, per neuron (float32) */
+  errorInbox: 17,
+  /** training layer: this window's weight gradient [inputs][n]; optimiser: the gathered gradient */
+  gradients: 18,
+  /** loss: the error dL/dt per output neuron (float32) */
+  errors: 19,
+  /** loss: CE and R of the sample (float32) */
+  lossTerms: 20,
+  /** optimiser: per held slice (layer, slice, inputs, neurons, offset), after the count */
+  paramSlices: 21,
+  /** optimiser: Adam first and second moments, [m...][v...] (float32) */
+  moments: 22,
+  /** optimiser: Adam step count, beta1^t, beta2^t (float32) */
+  adamState: 23,
 } as const;
 export type RegionName = keyof typeof REGIONS;
 
 /** Regions whose contents change during a run; the simulator restores them before every sample. */
-export const MUTABLE_REGIONS: RegionName[] = ['state', 'inbox', 'firstSpikes', 'spikeRecord', 'features', 'spikeTimes'];
+export const MUTABLE_REGIONS: RegionName[] = [
+  'state',
+  'inbox',
+  'firstSpikes',
+  'spikeRecord',
+  'features',
+  'spikeTimes',
+  'raster',
+  'inputRecord',
+  'spikeD',
+  'adjoint',
+  'errorInbox',
+  'errors',
+  'lossTerms',
+];
 
 export interface RegionSpec {
   name: RegionName;
@@ -89,9 +136,12 @@ export function bitmapWords(n: number): number {
   return Math.ceil(n / 32);
 }
 
-/** The regions of a layer PE holding `n` neurons of a layer with `inputs` inputs and `sourceSlices` source slices. */
-export function layerRegions(n: number, inputs: number, steps: number, q: QuantType, sourceSlices: number): RegionSpec[] {
-  return [
+/**
+ * The regions of a layer PE holding `n` neurons of a layer with `inputs` inputs and `sourceSlices` source
+ * slices; `training` adds what the backward window needs.
+ */
+export function layerRegions(n: number, inputs: number, steps: number, q: QuantType, sourceSlices: number, training = false): RegionSpec[] {
+  const forward: RegionSpec[] = [
     { name: 'header', words: HEADER_WORDS },
     { name: 'params', words: 4 },
     { name: 'weights', words: inputs * weightRowWords(n, q) },
@@ -101,15 +151,64 @@ export function layerRegions(n: number, inputs: number, steps: number, q: QuantT
     { name: 'firstSpikes', words: n },
     { name: 'spikeRecord', words: steps * bitmapWords(n) },
   ];
+  if (!training) return forward;
+  return [
+    ...forward,
+    { name: 'trainParams', words: TRAIN_PARAMS_WORDS },
+    { name: 'inputRecord', words: steps * bitmapWords(inputs) },
+    { name: 'spikeD', words: steps * n },
+    { name: 'adjoint', words: 2 * n },
+    { name: 'errorInbox', words: n },
+    { name: 'gradients', words: inputs * n },
+  ];
 }
 
+export const TRAIN_PARAMS_WORDS = 5;
+
 /** The regions of an input PE for `features` features (plus the bias input when there is one). */
-export function inputRegions(features: number, inputs: number): RegionSpec[] {
-  return [
+export function inputRegions(features: number, inputs: number, steps: number, training = false): RegionSpec[] {
+  const regions: RegionSpec[] = [
     { name: 'header', words: HEADER_WORDS },
     { name: 'params', words: 4 },
     { name: 'features', words: features },
     { name: 'spikeTimes', words: inputs },
+  ];
+  return training ? [...regions, { name: 'raster', words: steps * bitmapWords(inputs) }, { name: 'control', words: 1 }] : regions;
+}
+
+/** Loss params: xi, a, tau1 (float32), then the number of output neurons. */
+export const LOSS_PARAMS_WORDS = 4;
+/** Loss control: label, batch size, active. */
+export const LOSS_CONTROL_WORDS = 3;
+
+/** The regions of a loss PE for `outputs` output neurons in `sourceSlices` slices. */
+export function lossRegions(outputs: number, sourceSlices: number): RegionSpec[] {
+  return [
+    { name: 'header', words: HEADER_WORDS },
+    { name: 'params', words: LOSS_PARAMS_WORDS },
+    { name: 'sourceSlices', words: 1 + sourceSlices },
+    { name: 'firstSpikes', words: outputs },
+    { name: 'control', words: LOSS_CONTROL_WORDS },
+    { name: 'errors', words: outputs },
+    { name: 'lossTerms', words: 2 },
+  ];
+}
+
+/** Optimiser params: beta1, beta2, eps, weight decay, 1 - beta1, 1 - beta2 (float32), packets per tick, gather ticks. */
+export const OPTIMISER_PARAMS_WORDS = 8;
+export const PARAM_SLICE_WORDS = 5;
+
+/** The regions of an optimiser PE holding `slices` layer slices with `weights` weights in all. */
+export function optimiserRegions(slices: number, weights: number): RegionSpec[] {
+  return [
+    { name: 'header', words: HEADER_WORDS },
+    { name: 'params', words: OPTIMISER_PARAMS_WORDS },
+    { name: 'paramSlices', words: 1 + PARAM_SLICE_WORDS * slices },
+    { name: 'weights', words: weights },
+    { name: 'moments', words: 2 * weights },
+    { name: 'gradients', words: weights },
+    { name: 'adamState', words: 3 },
+    { name: 'control', words: 2 },
   ];
 }
 

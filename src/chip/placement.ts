@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import { checkKeyRange } from './key-layout.js';
 import { pesPerChip, type Machine } from './machine.js';
-import { inputRegions, layerRegions, totalBytes, type ProgramName, type RegionSpec } from './memory-layout.js';
+import { inputRegions, layerRegions, lossRegions, optimiserRegions, totalBytes, type ProgramName, type RegionSpec } from './memory-layout.js';
 import type { QuantType } from './quantise.js';
 
 /**
@@ -9,6 +9,11 @@ import type { QuantType } from './quantise.js';
  * per layer, one PE per slice (a layer is cut into slices by neurons when one PE's data memory cannot
  * hold it). A slot starts on a QPE of its own and takes consecutive QPEs; slots fill a chip, then the
  * next chip. Every PE's memory is computed from its real regions.
+ *
+ * A training export adds, per slot, a loss PE after the layers, gives the input and layer PEs their
+ * training regions, and puts optimiser PEs on QPEs of their own after the slots: each holds the weights,
+ * Adam moments and gathered gradients of whole layer slices, packed in layer and slice order as long as
+ * they fit its data memory.
  */
 
 export interface PePlacement {
@@ -27,6 +32,8 @@ export interface PePlacement {
   inputs: number;
   regions: RegionSpec[];
   bytes: number;
+  /** Optimiser PEs: the layer slices whose weights it holds, in the order of its weight region. */
+  holds?: { layer: number; slice: number; inputs: number; neurons: number }[];
 }
 
 export interface PlacementRequest {
@@ -37,6 +44,8 @@ export interface PlacementRequest {
   quant: QuantType;
   slots: number;
   machine: Machine;
+  /** A training export (float32 weights): loss and optimiser PEs, and the training regions. */
+  training?: boolean;
 }
 
 export interface Placement {
@@ -51,12 +60,14 @@ export function peId(chip: number, qpe: number, pe: number): string {
 }
 
 /** The largest slice of a layer that fits one PE, or 0 when not even one neuron fits. */
-function maxSliceNeurons(inputs: number, neurons: number, steps: number, q: QuantType, sourceSlices: number, budget: number): number {
+function maxSliceNeurons(inputs: number, neurons: number, steps: number, q: QuantType, sourceSlices: number, budget: number, training: boolean): number {
+  const fits = (n: number) =>
+    totalBytes(layerRegions(n, inputs, steps, q, sourceSlices, training)) <= budget && (!training || totalBytes(optimiserRegions(1, inputs * n)) <= budget);
   let lo = 0;
   let hi = neurons;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (totalBytes(layerRegions(mid, inputs, steps, q, sourceSlices)) <= budget) lo = mid;
+    if (fits(mid)) lo = mid;
     else hi = mid - 1;
   }
   return lo;
@@ -68,11 +79,12 @@ function describeRegions(specs: RegionSpec[]): string {
 
 export function place(req: PlacementRequest): Placement {
   const { sizes, steps, quant, machine } = req;
+  const training = req.training ?? false;
   const budget = machine.memory.dataBytesPerPe.value;
   checkKeyRange('slot', req.slots - 1, `${req.slots} sample slots`);
   checkKeyRange('layer', sizes.length - 1, `a network of ${sizes.length - 1} layers`);
 
-  const input = inputRegions(req.features, sizes[0]);
+  const input = inputRegions(req.features, sizes[0], steps, training);
   if (totalBytes(input) > budget) {
     throw new UserError(`the input program needs ${totalBytes(input)} bytes on a PE (${describeRegions(input)}), but a PE has ${budget} bytes for data`);
   }
@@ -81,9 +93,10 @@ export function place(req: PlacementRequest): Placement {
   const slices: number[][] = [[0, sizes[0]]];
   for (let l = 1; l < sizes.length; l++) {
     const sourceSlices = slices[l - 1].length - 1;
-    const nMax = maxSliceNeurons(sizes[l - 1], sizes[l], steps, quant, sourceSlices, budget);
+    const nMax = Math.min(maxSliceNeurons(sizes[l - 1], sizes[l], steps, quant, sourceSlices, budget, training), training ? Math.floor(2 ** 20 / sizes[l - 1]) : Infinity);
     if (nMax === 0) {
-      const one = layerRegions(1, sizes[l - 1], steps, quant, sourceSlices);
+      const layerOne = layerRegions(1, sizes[l - 1], steps, quant, sourceSlices, training);
+      const one = totalBytes(layerOne) > budget ? layerOne : optimiserRegions(1, sizes[l - 1]);
       throw new UserError(
         `layer ${l}: one neuron with ${sizes[l - 1]} inputs needs ${totalBytes(one)} bytes on a PE (${describeRegions(one)}), ` +
           `but a PE has ${budget} bytes for data`,
@@ -98,7 +111,9 @@ export function place(req: PlacementRequest): Placement {
     slices.push([...starts, sizes[l]]);
   }
 
-  const pesPerSlot = 1 + slices.slice(1).reduce((a, s) => a + s.length - 1, 0);
+  const outputs = sizes[sizes.length - 1];
+  const loss = lossRegions(outputs, slices[slices.length - 1].length - 1);
+  const pesPerSlot = 1 + slices.slice(1).reduce((a, s) => a + s.length - 1, 0) + (training ? 1 : 0);
   const perQpe = machine.qpe.pesPerQpe.value;
   const qpesPerChip = Math.floor(pesPerChip(machine) / perQpe);
   const qpesPerSlot = Math.ceil(pesPerSlot / perQpe);
@@ -131,11 +146,46 @@ export function place(req: PlacementRequest): Placement {
       const b = slices[l];
       for (let s = 0; s < b.length - 1; s++) {
         const n = b[s + 1] - b[s];
-        addPe({ program: 'layer', slot, layer: l, slice: s, neuronStart: b[s], neuronCount: n, inputs: sizes[l - 1], regions: layerRegions(n, sizes[l - 1], steps, quant, slices[l - 1].length - 1) });
+        const regions = layerRegions(n, sizes[l - 1], steps, quant, slices[l - 1].length - 1, training);
+        addPe({ program: 'layer', slot, layer: l, slice: s, neuronStart: b[s], neuronCount: n, inputs: sizes[l - 1], regions });
       }
     }
+    if (training) addPe({ program: 'loss', slot, layer: sizes.length - 1, slice: 0, neuronStart: 0, neuronCount: outputs, inputs: outputs, regions: loss });
     qpeCursor += qpesPerSlot;
   }
+  if (training) placeOptimisers(pes, slices, sizes, budget, qpeCursor, { perQpe, qpesPerChip, chips, machine: machine.name });
   const chipsUsed = Math.max(...pes.map((p) => p.chip)) + 1;
   return { pes, slices, chipsUsed };
+}
+
+/** Pack whole layer slices into optimiser PEs (layer and slice order), on QPEs after the slots. */
+function placeOptimisers(
+  pes: PePlacement[],
+  slices: number[][],
+  sizes: number[],
+  budget: number,
+  qpeCursor: number,
+  m: { perQpe: number; qpesPerChip: number; chips: number; machine: string },
+): void {
+  const groups: NonNullable<PePlacement['holds']>[] = [[]];
+  const weightsOf = (g: NonNullable<PePlacement['holds']>) => g.reduce((a, h) => a + h.inputs * h.neurons, 0);
+  for (let l = 1; l < slices.length; l++) {
+    for (let s = 0; s < slices[l].length - 1; s++) {
+      const hold = { layer: l, slice: s, inputs: sizes[l - 1], neurons: slices[l][s + 1] - slices[l][s] };
+      const last = groups[groups.length - 1];
+      if (last.length > 0 && totalBytes(optimiserRegions(last.length + 1, weightsOf(last) + hold.inputs * hold.neurons)) > budget) groups.push([hold]);
+      else last.push(hold);
+    }
+  }
+  const needQpes = Math.ceil(groups.length / m.perQpe);
+  if (qpeCursor + needQpes > m.chips * m.qpesPerChip) {
+    throw new UserError(`the training export needs ${groups.length} optimiser PE(s) after its slots, but machine '${m.machine}' has no QPE left; use fewer --slots or --machine board`);
+  }
+  groups.forEach((holds, i) => {
+    const g = qpeCursor * m.perQpe + i;
+    const qpeGlobal = Math.floor(g / m.perQpe);
+    const at = { chip: Math.floor(qpeGlobal / m.qpesPerChip), qpe: qpeGlobal % m.qpesPerChip, pe: g % m.perQpe };
+    const regions = optimiserRegions(holds.length, weightsOf(holds));
+    pes.push({ id: peId(at.chip, at.qpe, at.pe), ...at, program: 'optimiser', slot: 0, layer: 0, slice: i, neuronStart: 0, neuronCount: holds.length, inputs: weightsOf(holds), regions, bytes: totalBytes(regions), holds });
+  });
 }

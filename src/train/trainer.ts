@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.js';
-import { MT19937 } from '../data/mt19937.js';
+import { epochOrder } from '../data/epoch-order.js';
 import { checkDatasetFits, classCount, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
 import { fakeQuantised, networkFromModel, weightsToArrays } from '../engine/model-network.js';
 import type { EngineNetwork } from '../engine/network.js';
@@ -55,18 +55,7 @@ export interface TrainResult {
   test: Evaluation;
 }
 
-/** Seeded permutation of 0..n-1 for one epoch (Fisher-Yates on MT19937), so a resumed run reshuffles identically. */
-export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
-  const rng = new MT19937((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.randint(i + 1);
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
-}
+export { epochOrder } from '../data/epoch-order.js';
 
 /** The config as stored in checkpoints and provenance; `epochs` may change on resume. */
 function configKey(config: TrainConfig): string {

@@ -5,14 +5,29 @@ import { insideDir, readDirFile, readDirJson, RegionMapSchema, RoutingSchema, sh
 import { imageWords } from '../images.js';
 import { KEY, KIND_SPIKE, makeKey } from '../key-layout.js';
 import { parseMachine, type Machine } from '../machine.js';
-import { H, HEADER_WORDS, inputRegions, layerRegions, LAYOUT_VERSION, MAGIC, MAX_REGIONS, PROGRAMS, QUANT_CODES, REGIONS, type RegionName } from '../memory-layout.js';
+import {
+  H,
+  HEADER_WORDS,
+  inputRegions,
+  layerRegions,
+  LAYOUT_VERSION,
+  lossRegions,
+  MAGIC,
+  MAX_REGIONS,
+  optimiserRegions,
+  PARAM_SLICE_WORDS,
+  PROGRAMS,
+  QUANT_CODES,
+  REGIONS,
+  type RegionName,
+} from '../memory-layout.js';
 import type { QuantType } from '../quantise.js';
 
 /** One PE as the simulator loads it: its memory image, checked against the spec and region map. */
 export interface LoadedPe {
   id: string;
   chip: number;
-  program: 'input' | 'layer';
+  program: Spec['pes'][number]['program'];
   words: Uint32Array;
   regions: Map<RegionName, { offset: number; words: number }>;
 }
@@ -29,7 +44,7 @@ export interface ChipConfig {
 const KEY_MAX = Object.fromEntries(Object.entries(KEY).map(([k, f]) => [k, 2 ** f.bits - 1])) as Record<keyof typeof KEY, number>;
 const MAX_STEPS = 100000;
 
-function loadPe(dir: string, p: Spec['pes'][number]): LoadedPe {
+function loadPe(dir: string, p: Spec['pes'][number], training: boolean): LoadedPe {
   const path = insideDir(dir, p.image, `pes[${p.id}].image`);
   const map = readDirFile(dir, p.regions, `pes[${p.id}].regions`, RegionMapSchema);
   const mapPath = join(dir, p.regions);
@@ -70,28 +85,71 @@ function loadPe(dir: string, p: Spec['pes'][number]): LoadedPe {
   }
   if (regions.get('header')?.offset !== 0) throw inFile(mapPath, 'expected the header region at word 0');
   if (end !== words.length) throw inFile(path, `has ${words.length} words, but its regions end at word ${end} (extended?)`);
-  checkHeader(path, p.program, words, regions);
+  checkHeader(path, p.program, words, regions, training);
   return { id: p.id, chip: p.chip, program: p.program, words, regions };
+}
+
+/** The first neuron of each slice of a source population: 0, then ascending, below `size`. */
+function checkSourceSlices(path: string, words: Uint32Array, regions: Map<RegionName, { offset: number; words: number }>, size: number): number {
+  const slices = regions.get('sourceSlices');
+  if (!slices || slices.words < 1) throw inFile(path, 'has no sourceSlices region');
+  const count = words[slices.offset];
+  if (count < 1 || count > KEY_MAX.slice + 1 || slices.words !== 1 + count) {
+    throw inFile(path, `sourceSlices says ${count} source slices, expected 1..${KEY_MAX.slice + 1} and a region of 1 + that many words (it has ${slices.words})`);
+  }
+  for (let s = 0; s < count; s++) {
+    const start = words[slices.offset + 1 + s];
+    const prev = s === 0 ? -1 : words[slices.offset + s];
+    if ((s === 0 && start !== 0) || start <= prev || start >= size) {
+      throw inFile(path, `sourceSlices[${s}] is ${start}, expected ${s === 0 ? '0' : `more than ${prev} and less than ${size} (the source neurons)`}`);
+    }
+  }
+  return count;
+}
+
+/** The optimiser's table of held slices: layers 1..15, slices 0..63, offsets one after the other. */
+function checkParamSlices(path: string, words: Uint32Array, regions: Map<RegionName, { offset: number; words: number }>, count: number, total: number): void {
+  const table = regions.get('paramSlices');
+  if (!table || table.words !== 1 + PARAM_SLICE_WORDS * count || words[table.offset] !== count) {
+    throw inFile(path, `paramSlices must list ${count} slices (header word ${H.neuronCount}) in ${1 + PARAM_SLICE_WORDS * count} words`);
+  }
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const [layer, slice, inputs, neurons, at] = words.subarray(table.offset + 1 + PARAM_SLICE_WORDS * i, table.offset + 1 + PARAM_SLICE_WORDS * (i + 1));
+    if (layer < 1 || layer > KEY_MAX.layer || slice > KEY_MAX.slice || inputs < 1 || neurons < 1 || inputs * neurons >= 2 ** 20 || at !== offset) {
+      throw inFile(path, `paramSlices[${i}] is (layer ${layer}, slice ${slice}, ${inputs} x ${neurons}, offset ${at}), expected a layer 1..${KEY_MAX.layer}, a slice 0..${KEY_MAX.slice}, fewer than 2^20 weights and offset ${offset}`);
+    }
+    offset += inputs * neurons;
+  }
+  if (offset !== total) throw inFile(path, `paramSlices hold ${offset} weights, but header word ${H.inputs} says ${total}`);
 }
 
 /**
  * The header must describe the regions the image has, with the sizes its program needs: then every
  * access a program makes stays inside its own image, whatever the file holds.
  */
-function checkHeader(path: string, program: 'input' | 'layer', words: Uint32Array, regions: Map<RegionName, { offset: number; words: number }>): void {
+function checkHeader(path: string, program: LoadedPe['program'], words: Uint32Array, regions: Map<RegionName, { offset: number; words: number }>, training: boolean): void {
   const n = words[H.neuronCount];
   const inputs = words[H.inputs];
   const steps = words[H.steps];
   const word = (i: number, what: string, expected: string) => inFile(path, `header word ${i} (${what}) is ${words[i]}, expected ${expected}`);
   const quant = (Object.keys(QUANT_CODES) as QuantType[]).find((q) => QUANT_CODES[q] === words[H.quant]);
   if (!quant) throw word(H.quant, 'quantisation', '0, 1 or 2');
-  if (steps < 1 || steps > MAX_STEPS) throw word(H.steps, 'steps', `1..${MAX_STEPS}`);
-  if (inputs < 1 || inputs > KEY_MAX.neuron + 1) throw word(H.inputs, 'inputs', `1..${KEY_MAX.neuron + 1}`);
-  if (n < 1 || n > KEY_MAX.neuron + 1) throw word(H.neuronCount, 'neurons', `1..${KEY_MAX.neuron + 1}`);
+  if (training && quant !== 'float32') throw word(H.quant, 'quantisation', '0 (float32) in a training export');
+  if (steps < 3 || steps > MAX_STEPS) throw word(H.steps, 'steps', `3..${MAX_STEPS}`);
+  if (words[H.training] !== (training ? 1 : 0)) throw word(H.training, 'training', `${training ? 1 : 0} (spec.json ${training ? 'has' : 'has no'} training section)`);
+  if (program === 'optimiser') {
+    if (n < 1 || n > 16 * (KEY_MAX.slice + 1)) throw word(H.neuronCount, 'held slices', `1..${16 * (KEY_MAX.slice + 1)}`);
+    if (inputs < 1 || inputs > words.length) throw word(H.inputs, 'weights', `1..${words.length}`);
+  } else {
+    if (inputs < 1 || inputs > KEY_MAX.neuron + 1) throw word(H.inputs, 'inputs', `1..${KEY_MAX.neuron + 1}`);
+    if (n < 1 || n > KEY_MAX.neuron + 1) throw word(H.neuronCount, 'neurons', `1..${KEY_MAX.neuron + 1}`);
+  }
   if (words[H.slot] > KEY_MAX.slot) throw word(H.slot, 'slot', `0..${KEY_MAX.slot}`);
   if (words[H.slice] > KEY_MAX.slice) throw word(H.slice, 'slice', `0..${KEY_MAX.slice}`);
-  if (program === 'input' ? words[H.layer] !== 0 : words[H.layer] < 1 || words[H.layer] > KEY_MAX.layer) {
-    throw word(H.layer, 'layer', program === 'input' ? '0 for the input program' : `1..${KEY_MAX.layer}`);
+  const inputLike = program === 'input' || program === 'optimiser';
+  if (inputLike ? words[H.layer] !== 0 : words[H.layer] < 1 || words[H.layer] > KEY_MAX.layer) {
+    throw word(H.layer, 'layer', inputLike ? `0 for the ${program} program` : `1..${KEY_MAX.layer}`);
   }
   if (words[H.sends] > 1) throw word(H.sends, 'sends spikes', '0 or 1');
   const keyBase = makeKey({ kind: KIND_SPIKE, slot: words[H.slot], layer: words[H.layer], slice: words[H.slice], neuron: 0 });
@@ -105,23 +163,17 @@ function checkHeader(path: string, program: 'input' | 'layer', words: Uint32Arra
     const [tMin, tMax, bias, features] = words.subarray(params.offset, params.offset + 4);
     if (bias > 1 || features + bias !== inputs) throw inFile(path, `params say ${features} features and bias ${bias}, but the header says ${inputs} inputs`);
     if (tMin > tMax || tMax >= steps) throw inFile(path, `params say tMin ${tMin}, tMax ${tMax}, expected tMin <= tMax <= steps - 1 = ${steps - 1}`);
-    expected = inputRegions(features, inputs);
+    expected = inputRegions(features, inputs, steps, training);
+  } else if (program === 'layer') {
+    expected = layerRegions(n, inputs, steps, quant, checkSourceSlices(path, words, regions, inputs), training);
+  } else if (program === 'loss') {
+    if (!training) throw inFile(path, 'holds the loss program, which only a training export has');
+    if (n !== inputs) throw word(H.neuronCount, 'neurons', `${inputs} (the output neurons) for the loss program`);
+    expected = lossRegions(n, checkSourceSlices(path, words, regions, n));
   } else {
-    const slices = regions.get('sourceSlices');
-    if (!slices || slices.words < 1) throw inFile(path, 'has no sourceSlices region');
-    const sourceSlices = words[slices.offset];
-    if (sourceSlices < 1 || sourceSlices > KEY_MAX.slice + 1 || slices.words !== 1 + sourceSlices) {
-      throw inFile(path, `sourceSlices says ${sourceSlices} source slices, expected 1..${KEY_MAX.slice + 1} and a region of 1 + that many words (it has ${slices.words})`);
-    }
-    // The first neuron of each source slice: 0, then ascending, inside the layer's inputs.
-    for (let s = 0; s < sourceSlices; s++) {
-      const start = words[slices.offset + 1 + s];
-      const prev = s === 0 ? -1 : words[slices.offset + s];
-      if ((s === 0 && start !== 0) || start <= prev || start >= inputs) {
-        throw inFile(path, `sourceSlices[${s}] is ${start}, expected ${s === 0 ? '0' : `more than ${prev} and less than ${inputs} (the inputs)`}`);
-      }
-    }
-    expected = layerRegions(n, inputs, steps, quant, sourceSlices);
+    if (!training) throw inFile(path, 'holds the optimiser program, which only a training export has');
+    checkParamSlices(path, words, regions, n, inputs);
+    expected = optimiserRegions(n, inputs);
   }
   for (const r of expected) {
     const got = regions.get(r.name);
@@ -152,7 +204,7 @@ export function loadChipConfig(dir: string): ChipConfig {
     const place = `chip ${p.chip}, QPE ${p.qpe}, PE ${p.pe}`;
     if (places.has(place)) throw inFile(specPath, `pes[${p.id}] is at ${place}, like pes[${places.get(place)}]`);
     places.set(place, p.id);
-    pes.set(p.id, loadPe(dir, p));
+    pes.set(p.id, loadPe(dir, p, spec.training !== undefined));
   }
   for (const pe of pes.values()) {
     if (pe.words[H.steps] !== spec.ticks) throw inFile(specPath, `ticks is ${spec.ticks}, but PE '${pe.id}' was built for ${pe.words[H.steps]} steps`);
@@ -232,5 +284,44 @@ export function loadChipConfig(dir: string): ChipConfig {
       });
     });
   }
+  if (spec.training) checkTraining(specPath, spec.training, spec.slots, pes);
   return { dir, spec, machine, routing, pes };
+}
+
+/**
+ * A training export: one loss PE per slot, every layer slice held by exactly one optimiser with its shape,
+ * and the schedule in every image equal to spec.json's (gather and update long enough for what they move).
+ */
+function checkTraining(specPath: string, t: NonNullable<Spec['training']>, slots: number, pes: Map<string, LoadedPe>): void {
+  const all = [...pes.values()];
+  for (let slot = 0; slot < slots; slot++) {
+    const loss = all.filter((p) => p.program === 'loss' && p.words[H.slot] === slot);
+    if (loss.length !== 1) throw inFile(specPath, `training: slot ${slot} has ${loss.length} loss PEs, expected 1`);
+  }
+  const held = new Map<string, { inputs: number; neurons: number; by: string }>();
+  for (const opt of all.filter((p) => p.program === 'optimiser')) {
+    const params = opt.regions.get('params')!.offset;
+    if (opt.words[params + 6] !== t.packetsPerTick || opt.words[params + 7] !== t.gatherTicks) {
+      throw inFile(specPath, `training: PE '${opt.id}' was built for ${opt.words[params + 6]} packets per tick and ${opt.words[params + 7]} gather ticks, spec.json says ${t.packetsPerTick} and ${t.gatherTicks}`);
+    }
+    if (opt.words[H.inputs] > t.packetsPerTick * t.updateTicks) throw inFile(specPath, `training: updateTicks ${t.updateTicks} is too few for the ${opt.words[H.inputs]} weights of PE '${opt.id}'`);
+    const table = opt.regions.get('paramSlices')!.offset;
+    for (let i = 0; i < opt.words[table]; i++) {
+      const [layer, slice, inputs, neurons] = opt.words.subarray(table + 1 + PARAM_SLICE_WORDS * i, table + 5 + PARAM_SLICE_WORDS * i);
+      const id = `${layer}/${slice}`;
+      if (held.has(id)) throw inFile(specPath, `training: layer ${layer} slice ${slice} is held by optimisers '${held.get(id)!.by}' and '${opt.id}'`);
+      held.set(id, { inputs, neurons, by: opt.id });
+    }
+  }
+  if (held.size === 0) throw inFile(specPath, 'training: no optimiser PE');
+  for (const pe of all.filter((p) => p.program === 'layer')) {
+    const [layer, slice, inputs, n] = [pe.words[H.layer], pe.words[H.slice], pe.words[H.inputs], pe.words[H.neuronCount]];
+    const h = held.get(`${layer}/${slice}`);
+    if (!h || h.inputs !== inputs || h.neurons !== n) throw inFile(specPath, `training: no optimiser holds layer ${layer} slice ${slice} (${inputs} x ${n}) of PE '${pe.id}'`);
+    const tp = pe.regions.get('trainParams')!.offset;
+    if (pe.words[tp + 3] !== t.packetsPerTick || pe.words[tp + 4] !== t.gatherTicks) {
+      throw inFile(specPath, `training: PE '${pe.id}' was built for ${pe.words[tp + 3]} packets per tick and ${pe.words[tp + 4]} gather ticks, spec.json says ${t.packetsPerTick} and ${t.gatherTicks}`);
+    }
+    if (inputs * n > t.packetsPerTick * t.gatherTicks) throw inFile(specPath, `training: gatherTicks ${t.gatherTicks} is too few for the ${inputs * n} gradient entries of PE '${pe.id}'`);
+  }
 }

@@ -1,8 +1,14 @@
 import { UserError } from '../../errors.js';
 import { tickBudget, tickCycles, energyJoules } from '../cost.js';
-import { bitmapWords, MUTABLE_REGIONS } from '../memory-layout.js';
+import type { Machine } from '../machine.js';
+import type { TickWork } from '../cost.js';
+import { bitmapWords, MUTABLE_REGIONS, type RegionName } from '../memory-layout.js';
 import type { ChipConfig, LoadedPe } from './load-config.js';
-import { InputProgram, LayerProgram, type Program } from './programs.js';
+import { INPUT_MODE, InputProgram } from './programs/input.js';
+import { LayerProgram } from './programs/layer.js';
+import { LossProgram } from './programs/loss.js';
+import { OptimiserProgram } from './programs/optimiser.js';
+import type { Program } from './programs/program.js';
 import { RouterNetwork } from './router.js';
 
 /** One sample's result, read back from the output layer's memory. */
@@ -40,6 +46,73 @@ export interface Simulation {
   stats: SimulationStats;
 }
 
+/** Per-tick records of a sequence of windows of up to `ticks` ticks each (see SimulationStats). */
+export class TickRecorder {
+  readonly busiestCyclesPerTick: number[];
+  readonly packetsPerTick: number[];
+  readonly perPe: SimulationStats['perPe'];
+  packetsSent = 0;
+  packetHops = 0;
+  synapticEvents = 0;
+  totalCycles = 0;
+  busiestPe = '';
+  private busiest = 0;
+
+  constructor(
+    pes: LoadedPe[],
+    readonly ticks: number,
+    /** Windows the means are taken over. */
+    private readonly windows: number,
+  ) {
+    this.busiestCyclesPerTick = new Array(ticks).fill(0);
+    this.packetsPerTick = new Array(ticks).fill(0);
+    this.perPe = pes.map((p) => ({ id: p.id, maxCycles: new Array(ticks).fill(0), packetsIn: new Array(ticks).fill(0), packetsOut: new Array(ticks).fill(0) }));
+  }
+
+  record(p: number, t: number, work: TickWork, cycles: number): void {
+    const r = this.perPe[p];
+    r.maxCycles[t] = Math.max(r.maxCycles[t], cycles);
+    r.packetsIn[t] += work.received / this.windows;
+    r.packetsOut[t] += work.sent / this.windows;
+    this.totalCycles += cycles;
+    this.synapticEvents += work.synapticEvents;
+    if (cycles > this.busiestCyclesPerTick[t]) this.busiestCyclesPerTick[t] = cycles;
+    if (cycles > this.busiest) {
+      this.busiest = cycles;
+      this.busiestPe = this.perPe[p].id;
+    }
+  }
+
+  sent(t: number, packets: number): void {
+    this.packetsSent += packets;
+    this.packetsPerTick[t] += packets / this.windows;
+  }
+
+  /** The real-time verdict at each clock option: ticks whose busiest PE needs more than the budget. */
+  realTime(machine: Machine): SimulationStats['realTime'] {
+    return machine.clock.optionsMHz.value.map((mhz) => {
+      const budget = tickBudget(machine, mhz);
+      const over = this.busiestCyclesPerTick.filter((c) => c > budget).length;
+      return { mhz, budgetCycles: budget, worstTickCycles: Math.max(...this.busiestCyclesPerTick), ticksOverBudget: over, fits: over === 0 };
+    });
+  }
+}
+
+function makeProgram(pe: LoadedPe): Program {
+  switch (pe.program) {
+    case 'input':
+      return new InputProgram(pe);
+    case 'layer':
+      return new LayerProgram(pe);
+    case 'loss':
+      return new LossProgram(pe);
+    case 'optimiser':
+      return new OptimiserProgram(pe);
+  }
+}
+
+const payloadBits = new Float32Array(1);
+
 /**
  * The tick loop over all PEs of a chip config. Each group of samples (one per slot) starts from the
  * images' initial memory; the host writes each slot's features, then T ticks run: packets sent in tick t
@@ -47,17 +120,17 @@ export interface Simulation {
  */
 export class ChipSimulator {
   private readonly initial = new Map<string, Uint32Array>();
-  private readonly programs = new Map<string, Program>();
+  private readonly programs: Program[];
   private readonly network: RouterNetwork;
-  private readonly pes: LoadedPe[];
+  readonly pes: LoadedPe[];
+  private readonly chipOf: number[];
 
-  constructor(private readonly config: ChipConfig) {
+  constructor(readonly config: ChipConfig) {
     this.pes = [...config.pes.values()];
-    for (const pe of this.pes) {
-      this.initial.set(pe.id, pe.words.slice());
-      this.programs.set(pe.id, pe.program === 'input' ? new InputProgram(pe) : new LayerProgram(pe));
-    }
+    for (const pe of this.pes) this.initial.set(pe.id, pe.words.slice());
+    this.programs = this.pes.map(makeProgram);
     this.network = new RouterNetwork(config.routing, config.machine);
+    this.chipOf = this.pes.map((p) => p.chip);
   }
 
   /** The number of features the input program expects. */
@@ -66,8 +139,12 @@ export class ChipSimulator {
     return this.config.pes.get(w.pe)!.regions.get(w.region)!.words;
   }
 
-  /** Restore the mutable regions to the images' contents (a fresh sample). */
-  private reset(): void {
+  get packetsDropped(): number {
+    return this.network.dropped;
+  }
+
+  /** Restore the mutable regions to the images' contents (a fresh sample window). */
+  reset(): void {
     for (const pe of this.pes) {
       const init = this.initial.get(pe.id)!;
       for (const name of MUTABLE_REGIONS) {
@@ -75,6 +152,50 @@ export class ChipSimulator {
         if (r) pe.words.set(init.subarray(r.offset, r.offset + r.words), r.offset);
       }
     }
+  }
+
+  /** The words of a region of a PE (a live view: the host's reads and writes). */
+  region(id: string, name: RegionName): Uint32Array {
+    const pe = this.config.pes.get(id)!;
+    const r = pe.regions.get(name);
+    if (!r) throw new Error(`PE ${id} has no region ${name}`);
+    return pe.words.subarray(r.offset, r.offset + r.words);
+  }
+
+  /** Write a slot's features (float32) into its input PE. */
+  writeFeatures(slot: number, values: ArrayLike<number>): void {
+    const words = this.region(this.config.spec.write.find((e) => e.slot === slot)!.pe, 'features');
+    const f32 = new Float32Array(words.buffer, words.byteOffset, words.length);
+    for (let k = 0; k < f32.length; k++) f32[k] = values[k];
+  }
+
+  /** Run ticks 0..ticks-1 of a window, every PE every tick, packets delivered at the next tick. */
+  runWindow(ticks: number, rec: TickRecorder): void {
+    const { machine } = this.config;
+    let inFlight: { key: number; payload: number; chip: number }[] = [];
+    for (let t = 0; t < ticks; t++) {
+      for (const { key, payload, chip } of inFlight) {
+        const { pes, hops } = this.network.route(key, chip);
+        rec.packetHops += hops;
+        for (const id of pes) this.programs[this.index(id)].receive(key, payload, t);
+      }
+      inFlight = [];
+      for (let p = 0; p < this.pes.length; p++) {
+        const chip = this.chipOf[p];
+        const work = this.programs[p].tick(t, (key, payload = 0) => {
+          payloadBits[0] = payload; // the packet carries a float32 word
+          inFlight.push({ key, payload: payloadBits[0], chip });
+        });
+        rec.record(p, Math.min(t, rec.ticks - 1), work, tickCycles(work, machine));
+      }
+      rec.sent(Math.min(t, rec.ticks - 1), inFlight.length);
+    }
+  }
+
+  private indexById?: Map<string, number>;
+  private index(id: string): number {
+    this.indexById ??= new Map(this.pes.map((p, i) => [p.id, i]));
+    return this.indexById.get(id)!;
   }
 
   /**
@@ -86,77 +207,44 @@ export class ChipSimulator {
     const nf = this.features;
     if (features.length !== count * nf) throw new UserError(`the data has ${features.length / Math.max(count, 1)} features per sample, the config's input program expects ${nf}`);
     const T = spec.ticks;
-    const clocks = machine.clock.optionsMHz.value;
-    const stats: SimulationStats = {
-      samples: count,
-      ticks: T,
-      packetsSent: 0,
-      packetHops: 0,
-      packetsDropped: 0,
-      synapticEvents: 0,
-      busiestCyclesPerTick: new Array(T).fill(0),
-      packetsPerTick: new Array(T).fill(0),
-      perPe: this.pes.map((p) => ({ id: p.id, maxCycles: new Array(T).fill(0), packetsIn: new Array(T).fill(0), packetsOut: new Array(T).fill(0) })),
-      busiestPe: '',
-      realTime: [],
-      energyPerInferenceJoules: [],
-      latencyPerInferenceSeconds: (T * machine.clock.tickMicroseconds.value) / 1e6,
-      totalCycles: 0,
-    };
-    let busiest = 0;
-    const samples: SampleResult[] = [];
     const slots = spec.slots;
-    const chipOf = new Map(this.pes.map((p) => [p.id, p.chip]));
     const groups = Math.ceil(count / slots); // every PE runs once per group of samples
+    const rec = new TickRecorder(this.pes, T, groups);
+    const samples: SampleResult[] = [];
     for (let start = 0; start < count; start += slots) {
       const group = Math.min(slots, count - start);
       this.reset();
+      // A training export runs inference with its inputs in features mode and its loss PEs idle.
+      for (const pe of this.config.spec.training ? this.pes : []) {
+        if (pe.program === 'input') this.region(pe.id, 'control')[0] = INPUT_MODE.features;
+        if (pe.program === 'loss') this.region(pe.id, 'control')[2] = 0;
+      }
       for (const w of spec.write) {
-        if (w.slot >= group) continue;
-        const pe = this.config.pes.get(w.pe)!;
-        const r = pe.regions.get(w.region)!;
-        const f32 = new Float32Array(pe.words.buffer, pe.words.byteOffset + 4 * r.offset, r.words);
-        for (let k = 0; k < r.words; k++) f32[k] = features[(start + w.slot) * nf + k];
+        if (w.slot < group) this.writeFeatures(w.slot, features.subarray((start + w.slot) * nf, (start + w.slot + 1) * nf));
       }
-      let inFlight: { key: number; chip: number }[] = [];
-      for (let t = 0; t < T; t++) {
-        // Deliver last tick's packets (routed by key), then every PE runs its tick.
-        for (const { key, chip } of inFlight) {
-          const { pes, hops } = this.network.route(key, chip);
-          stats.packetHops += hops;
-          for (const id of pes) this.programs.get(id)!.receive(key);
-        }
-        inFlight = [];
-        this.pes.forEach((pe, p) => {
-          const work = this.programs.get(pe.id)!.tick(t, (key) => inFlight.push({ key, chip: chipOf.get(pe.id)! }));
-          const cycles = tickCycles(work, machine);
-          const record = stats.perPe[p];
-          record.maxCycles[t] = Math.max(record.maxCycles[t], cycles);
-          record.packetsIn[t] += work.received / groups;
-          record.packetsOut[t] += work.sent / groups;
-          stats.totalCycles += cycles;
-          stats.synapticEvents += work.synapticEvents;
-          if (cycles > stats.busiestCyclesPerTick[t]) stats.busiestCyclesPerTick[t] = cycles;
-          if (cycles > busiest) {
-            busiest = cycles;
-            stats.busiestPe = pe.id;
-          }
-        });
-        stats.packetsSent += inFlight.length;
-        stats.packetsPerTick[t] += inFlight.length / count;
-      }
+      this.runWindow(T, rec);
       for (let slot = 0; slot < group; slot++) samples.push(this.readBack(slot, record, labels?.[start + slot]));
     }
-    stats.packetsDropped = this.network.dropped;
-    stats.realTime = clocks.map((mhz) => {
-      const budget = tickBudget(machine, mhz);
-      const over = stats.busiestCyclesPerTick.filter((c) => c > budget).length;
-      return { mhz, budgetCycles: budget, worstTickCycles: Math.max(...stats.busiestCyclesPerTick), ticksOverBudget: over, fits: over === 0 };
-    });
-    stats.energyPerInferenceJoules = clocks.map((mhz) => ({
-      mhz,
-      joules: energyJoules(stats.totalCycles / Math.max(count, 1), stats.packetHops / Math.max(count, 1), this.pes.length / slots, stats.latencyPerInferenceSeconds, mhz, machine),
-    }));
+    const latency = (T * machine.clock.tickMicroseconds.value) / 1e6;
+    const stats: SimulationStats = {
+      samples: count,
+      ticks: T,
+      packetsSent: rec.packetsSent,
+      packetHops: rec.packetHops,
+      packetsDropped: this.network.dropped,
+      synapticEvents: rec.synapticEvents,
+      busiestCyclesPerTick: rec.busiestCyclesPerTick,
+      packetsPerTick: rec.packetsPerTick.map((p) => (p * groups) / Math.max(count, 1)),
+      perPe: rec.perPe,
+      busiestPe: rec.busiestPe,
+      realTime: rec.realTime(machine),
+      energyPerInferenceJoules: machine.clock.optionsMHz.value.map((mhz) => ({
+        mhz,
+        joules: energyJoules(rec.totalCycles / Math.max(count, 1), rec.packetHops / Math.max(count, 1), this.pes.length / slots, latency, mhz, machine),
+      })),
+      latencyPerInferenceSeconds: latency,
+      totalCycles: rec.totalCycles,
+    };
     return { samples, stats };
   }
 

@@ -1,0 +1,61 @@
+import type { TickWork } from '../../cost.js';
+import { bitmapWords, type RegionName } from '../../memory-layout.js';
+import type { LoadedPe } from '../load-config.js';
+
+/**
+ * A chip program, running on one PE's memory image exactly as the C program would: every value it uses
+ * comes from its own image (header, params, weights). Float32 arithmetic as a Cortex-M4F computes it:
+ * every operation rounded to float32 (Math.fround gives exactly that), no fused multiply-add, in the order
+ * written; quantised weights are accumulated as integers.
+ *
+ * Ticks count from the start of the sample window: forward 0..T-1, then (training) backward T..2T-1,
+ * gradient gather, weight update.
+ */
+export interface Program {
+  /** A packet arrived at the start of tick `t` (it was sent in tick t-1); `payload` is its float32 word. */
+  receive(key: number, payload: number, t: number): void;
+  /** The timer tick t: do this step's work, sending packets through `send`. */
+  tick(t: number, send: (key: number, payload?: number) => void): TickWork;
+}
+
+export type Send = (key: number, payload?: number) => void;
+
+export const fround = Math.fround;
+
+/** Typed views of a PE's memory. */
+export class Memory {
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
+
+  constructor(readonly pe: LoadedPe) {
+    this.u32 = pe.words;
+    this.i32 = new Int32Array(pe.words.buffer, pe.words.byteOffset, pe.words.length);
+    this.f32 = new Float32Array(pe.words.buffer, pe.words.byteOffset, pe.words.length);
+  }
+
+  at(name: RegionName): number {
+    const r = this.pe.regions.get(name);
+    if (!r) throw new Error(`PE ${this.pe.id} has no region ${name}`);
+    return r.offset;
+  }
+
+  /** Bit `i` of the bitmap starting at word `offset`. */
+  bit(offset: number, i: number): boolean {
+    return ((this.u32[offset + (i >>> 5)] >>> (i & 31)) & 1) === 1;
+  }
+
+  setBit(offset: number, i: number): void {
+    this.u32[offset + (i >>> 5)] = (this.u32[offset + (i >>> 5)] | (1 << (i & 31))) >>> 0;
+  }
+
+  /** Row `step` of a per-step bitmap table of `n` bits per step. */
+  row(name: RegionName, step: number, n: number): number {
+    return this.at(name) + step * bitmapWords(n);
+  }
+}
+
+/** A tick's work with nothing done yet. */
+export function idle(received = 0): TickWork {
+  return { received, synapticEvents: 0, neuronUpdates: 0, sent: 0, floatOps: 0 };
+}
