@@ -213,7 +213,15 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
       version: 1,
       tool: TOOL_NAME,
       toolVersion: TOOL_VERSION,
-      model: { sizes, steps: model.steps, neuron: model.neuron, encoding: model.encoding, provenance: model.provenance ?? null },
+      model: {
+        sizes,
+        steps: model.steps,
+        neuron: model.neuron,
+        encoding: model.encoding,
+        loss: model.loss,
+        ...(model.features ? { features: model.features } : {}),
+        provenance: model.provenance ?? null,
+      },
       quant: { type: opts.quant, clipPercentile: opts.clipPercentile, layers: report.quantisation },
     }),
   );

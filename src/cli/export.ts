@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { writeDirAtomic } from '../chip/config-dir.js';
-import { exportModel, type ExportReport } from '../chip/export.js';
+import { exportModel, type ExportReport, type TrainingExport } from '../chip/export.js';
 import { loadMachine } from '../chip/machine.js';
 import { parseQuant } from '../chip/quantise.js';
 import { UserError } from '../errors.js';
 import { loadModel } from '../model/model-file.js';
+import type { ModelFile } from '../model/schema.js';
+import { OptimizerSchema, PRESETS } from '../model/train-config.js';
 import { table } from '../report/format.js';
 import { filePath, positiveInt } from './common.js';
 
@@ -15,14 +17,40 @@ interface Args {
   machine: string;
   slots: number;
   out: string;
+  train: boolean;
+  batch?: number;
+  lr?: number;
+  packetsPerTick: number;
+}
+
+/**
+ * The optimiser and batch of a training export: the model's own training settings when its provenance has
+ * them (a model written by s2prop train or init), else its preset's, else the twin preset's; flags win.
+ */
+export function trainingExport(model: ModelFile, args: { batch?: number; lr?: number; packetsPerTick: number }): TrainingExport {
+  const stored = model.provenance?.config;
+  const preset = PRESETS[model.provenance?.preset ?? 'twin'] ?? PRESETS.twin;
+  const parsed = OptimizerSchema.safeParse(stored?.optimizer);
+  const optimizer = parsed.success ? parsed.data : preset.optimizer;
+  if (optimizer.type !== 'adam') throw new UserError(`--train: the on-chip optimiser runs Adam, but the model was trained with ${optimizer.type}`);
+  const batch = args.batch ?? (typeof stored?.batch === 'number' ? stored.batch : preset.batch);
+  if (args.lr !== undefined && !(args.lr > 0)) throw new UserError(`--lr: expected a positive number, got '${args.lr}'`);
+  return {
+    batchSize: positiveInt('batch', batch),
+    optimizer: { ...optimizer, lr: args.lr ?? optimizer.lr },
+    packetsPerTick: positiveInt('packets-per-tick', args.packetsPerTick),
+  };
 }
 
 /** The export summary for the terminal; the details are in DIR/report.json. */
 export function exportSummary(r: ExportReport): string {
-  const byLayer = new Map<number, ExportReport['pes']>();
-  for (const p of r.pes.filter((p) => p.slot === 0)) byLayer.set(p.layer, [...(byLayer.get(p.layer) ?? []), p]);
-  const rows = [...byLayer.entries()].map(([layer, pes]) => [
-    layer === 0 ? 'input' : `layer ${layer}`,
+  const byRole = new Map<string, ExportReport['pes']>();
+  for (const p of r.pes.filter((p) => p.slot === 0)) {
+    const role = p.program === 'layer' ? `layer ${p.layer}` : p.program;
+    byRole.set(role, [...(byRole.get(role) ?? []), p]);
+  }
+  const rows = [...byRole.entries()].map(([role, pes]) => [
+    role,
     pes.length,
     Math.max(...pes.map((p) => p.neurons)),
     Math.max(...pes.map((p) => p.bytes)),
@@ -34,7 +62,7 @@ export function exportSummary(r: ExportReport): string {
     `network ${r.sizes.join('-')}, ${r.quant}${r.quant === 'float32' ? '' : ` (clip percentile ${r.clipPercentile})`}, machine ${r.machine}`,
     `${r.slots} slot(s), ${r.activePes} PEs on ${r.chipsUsed} chip(s), router entries ${r.routerEntries.map((e) => e.entries).join('/')} (capacity ${r.routerEntries[0]?.capacity ?? '-'})`,
     '',
-    table(['PEs of slot 0', 'PEs', 'neurons/PE', 'max bytes', 'of data SRAM', 'worst-case cycles/tick'], rows),
+    table(['PEs of slot 0' + (r.pes.some((p) => p.program === 'optimiser') ? ' (and optimisers)' : ''), 'PEs', 'neurons/PE', 'max bytes', 'of data SRAM', 'worst-case cycles/tick'], rows),
     '',
     ...(q.length ? ['quantisation: ' + q.join('; ')] : []),
     ...r.realTime.map((t) => `real time at ${t.mhz} MHz: worst case ${t.worstCaseCycles} of ${t.budgetCycles} cycles per tick: ${t.fits ? 'fits' : 'DOES NOT FIT'}`),
@@ -52,14 +80,20 @@ export const exportCommand: CommandModule<object, Args> = {
       .option('machine', { type: 'string', default: 'chip', describe: 'chip | board | a machine description JSON file' })
       .option('slots', { type: 'number', default: 4, describe: 'samples run side by side' })
       .option('out', { type: 'string', demandOption: true, describe: 'config directory to write' })
+      .option('train', { type: 'boolean', default: false, describe: 'a training export: loss and optimiser programs for on-chip training (float32)' })
+      .option('batch', { type: 'number', describe: 'with --train: samples per update (default: the model\'s training batch, else 22)' })
+      .option('lr', { type: 'number', describe: 'with --train: Adam learning rate (default: the model\'s training setting, else 0.0019)' })
+      .option('packets-per-tick', { type: 'number', default: 64, describe: 'with --train: gradient packets a layer PE sends and weights the optimiser updates per tick' })
       .strict() as never,
   handler: (args) => {
     const model = loadModel(args.model);
-    const quant = parseQuant(args.quant ?? model.quantisation?.type ?? 'int8');
+    const quant = parseQuant(args.quant ?? (args.train ? 'float32' : (model.quantisation?.type ?? 'int8')));
+    if (!args.train && (args.batch !== undefined || args.lr !== undefined)) throw new UserError('--batch and --lr set the on-chip optimiser: they need --train');
     const clipPercentile = args.clipPercentile ?? model.quantisation?.clipPercentile ?? 100;
     if (!(clipPercentile > 0 && clipPercentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${clipPercentile}`);
     const out = filePath('out', args.out);
-    const { files, report } = exportModel(model, { quant, clipPercentile, machine: loadMachine(args.machine), slots: positiveInt('slots', args.slots) });
+    const training = args.train ? trainingExport(model, args) : undefined;
+    const { files, report } = exportModel(model, { quant, clipPercentile, machine: loadMachine(args.machine), slots: positiveInt('slots', args.slots), training });
     writeDirAtomic(out, files);
     process.stdout.write(`${exportSummary(report)}\nconfig written to ${out} (details in ${out}/report.json)\n`);
   },

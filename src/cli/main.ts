@@ -7,6 +7,8 @@ import { evalCommand } from './evaluate.js';
 import { exportCommand } from './export.js';
 import { simulateCommand } from './simulate.js';
 import { sweepCommand } from './sweep.js';
+import { chipGradCommand } from './chip-grad.js';
+import { chipTrainCommand } from './chip-train.js';
 import { validateCommand } from './validate.js';
 import { gradCommand } from './grad.js';
 import { initCommand } from './init.js';
@@ -38,6 +40,8 @@ try {
     .command(exportCommand)
     .command(simulateCommand)
     .command(validateCommand)
+    .command(chipGradCommand)
+    .command(chipTrainCommand)
     .command(sweepCommand)
     .command(mainCommand)
     .demandCommand(1, 'expected a command (see s2prop --help)')

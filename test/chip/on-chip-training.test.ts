@@ -6,7 +6,7 @@ import { writeDirAtomic } from '../../src/chip/config-dir.js';
 import { exportModel } from '../../src/chip/export.js';
 import { BUILTIN_MACHINES, type Machine } from '../../src/chip/machine.js';
 import { loadChipConfig } from '../../src/chip/sim/load-config.js';
-import { OnChipTrainer, type TrainSample } from '../../src/chip/sim/on-chip-training.js';
+import { OnChipTrainer, type TrainSample } from '../../src/chip/host/on-chip-training.js';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { batchGradients } from '../../src/engine/gradients.js';
@@ -15,6 +15,9 @@ import { initModel } from '../../src/model/init.js';
 import { parseModel } from '../../src/model/model-file.js';
 import type { ModelFile } from '../../src/model/schema.js';
 import { presetConfig } from '../../src/model/train-config.js';
+import { Optimizer } from '../../src/train/optimizer.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { H } from '../../src/chip/memory-layout.js';
 
 /**
  * The on-chip EventProp programs (input, layer forward/backward, loss, optimiser), running only the
@@ -105,5 +108,60 @@ describe('chip-grad: on-chip gradients = s2prop grad (within 1e-5 of the largest
     const { dir, report } = exportTraining(model, 2, { machine: small, packetsPerTick: 40 });
     expect(report.pes.filter((p) => p.program === 'layer' && p.layer === 2 && p.slot === 0).length).toBeGreaterThan(1);
     expectClose(chipGradients(dir, batch).grads, engine.grads, 1e-5);
+  });
+});
+
+describe('on-chip Adam = the engine optimiser', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it('one update of the twin (batch 5 in 2 rounds of 3 slots): weights within 1e-6, every slot\'s layer PEs receive them', () => {
+    const batch = randomBatch(TWIN, 5, 13, 3);
+    const { dir } = exportTraining(TWIN, 3);
+    const trainer = new OnChipTrainer(loadChipConfig(dir), dir);
+    const lr = 0.0019;
+    trainer.runBatch(batch.samples.map((s) => ({ spikes: s.spikes, label: s.label })), { update: true, lr });
+    const chip = trainer.weights();
+    // The engine: gradients of the same batch, then the trainer's Adam step.
+    const engine = batchGradients(TWIN, batch);
+    const opt = new Optimizer({ type: 'adam', momentum: 0, ...ADAM }, TWIN.layers.map((l) => [l.weights.length, l.weights[0].length]));
+    const weights = TWIN.layers.map((l) => tf.tensor2d(l.weights));
+    const grads = engine.grads.map((g) => tf.tensor2d(g));
+    opt.apply(weights, grads, lr);
+    const expected = weights.map((w) => w.arraySync());
+    tf.dispose([...weights, ...grads]);
+    opt.dispose();
+    let moved = 0;
+    expected.forEach((layer, l) =>
+      layer.forEach((row, k) =>
+        row.forEach((w, j) => {
+          expect(Math.abs(chip[l][k][j] - w), `layer ${l + 1} weight (${k}, ${j})`).toBeLessThan(1e-6);
+          moved = Math.max(moved, Math.abs(w - TWIN.layers[l].weights[k][j]));
+        }),
+      ),
+    );
+    expect(moved, 'not vacuous: Adam moved weights by about lr').toBeGreaterThan(0.5 * lr);
+    // Every layer PE of every slot now holds the optimiser's weights.
+    for (const pe of trainer.sim.pes.filter((p) => p.program === 'layer')) {
+      const [l, n, start] = [pe.words[H.layer] - 1, pe.words[H.neuronCount], pe.words[H.neuronStart]];
+      const words = trainer.sim.region(pe.id, 'weights');
+      const w = new Float32Array(words.buffer, words.byteOffset, words.length);
+      chip[l].forEach((row, k) => row.slice(start, start + n).forEach((v, j) => expect(w[k * n + j]).toBe(v)));
+    }
+  });
+
+  it('state() and restore() round-trip the chip state (weights, moments, counters) exactly', () => {
+    const batch = randomBatch(TWIN, 4, 14, 3);
+    const { dir } = exportTraining(TWIN, 2);
+    const a = new OnChipTrainer(loadChipConfig(dir), dir);
+    const samples = batch.samples.map((s) => ({ spikes: s.spikes, label: s.label }));
+    a.runBatch(samples, { update: true, lr: 0.002 });
+    const b = new OnChipTrainer(loadChipConfig(dir), dir);
+    b.restore(a.state());
+    expect(b.state()).toEqual(a.state());
+    a.runBatch(samples, { update: true, lr: 0.002 });
+    b.runBatch(samples, { update: true, lr: 0.002 });
+    expect(b.weights()).toEqual(a.weights());
   });
 });

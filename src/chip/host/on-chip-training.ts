@@ -1,9 +1,9 @@
 import { UserError } from '../../errors.js';
 import { energyJoules } from '../cost.js';
 import { H, PARAM_SLICE_WORDS } from '../memory-layout.js';
-import type { ChipConfig, LoadedPe } from './load-config.js';
-import { INPUT_MODE } from './programs/input.js';
-import { ChipSimulator, TickRecorder, type SimulationStats } from './simulator.js';
+import type { ChipConfig, LoadedPe } from '../sim/load-config.js';
+import { INPUT_MODE } from '../sim/programs/input.js';
+import { ChipSimulator, TickRecorder, type SimulationStats } from '../sim/simulator.js';
 
 /** One training sample as the host writes it: features (encoded by the input program) or a spike raster. */
 export type TrainSample = { label: number } & ({ features: ArrayLike<number> } | { spikes: [number, number][] });

@@ -1,0 +1,38 @@
+// Shared by the experiment scripts: run the built CLI (dist/) as a child process, and summarise numbers.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Run `s2prop ...args`; throw with its stderr when it fails; return its stdout. */
+export function s2prop(...args) {
+  const r = spawnSync(process.execPath, ['--no-wasm-dynamic-tiering', join(root, 'dist/cli/main.js'), ...args.map(String)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`s2prop ${args.join(' ')} exited with ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Test-split accuracy of a model file (s2prop eval). */
+export function testAccuracy(model, data = ['--split', 'test']) {
+  const out = s2prop('eval', '--model', model, ...data);
+  return Number(/accuracy ([\d.]+) %/.exec(out)[1]) / 100;
+}
+
+export function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** Mean and sample standard deviation (n - 1). */
+export function stats(xs) {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, std, min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+export const pct = (x) => `${(100 * x).toFixed(2)} %`;
+
+export const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};

@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { copyData, ensureBuilt, expectUserError, folderState, freshDir, initModelText, prepareData, readJson, removeTempDirs, runCli, runCliOk, writeJson, writeText } from './run-cli.js';
+
+/**
+ * chip-grad and chip-train from the command line: agreement with s2prop grad, a training log with the
+ * cost columns, exact resume, and the bad-input paths (one line, nothing written).
+ */
+
+const BATCH = {
+  steps: 27,
+  inputs: 5,
+  samples: [
+    { spikes: [[0, 3], [1, 10], [2, 7], [3, 20], [4, 0], [1, 15]], label: 1 },
+    { spikes: [[0, 13], [1, 4], [2, 17], [3, 2], [4, 0]], label: 0 },
+    { spikes: [[0, 8], [1, 9], [2, 11], [3, 12], [4, 0]], label: 2 },
+  ],
+};
+
+type Grads = { loss: number; firstSpikes: number[][]; grads: number[][][] };
+type Model = { layers: { weights: number[][] }[]; provenance: Record<string, unknown> };
+
+vi.setConfig({ testTimeout: 120_000 });
+
+let dir: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  prepareData();
+  dir = freshDir();
+  copyData(dir);
+  writeText(dir, 'init.json', initModelText('twin', 3, [20]));
+  writeJson(dir, 'batch.json', BATCH);
+  await runCliOk(['export', '--model', 'init.json', '--train', '--slots', '2', '--batch', '4', '--out', 'cfg'], dir);
+}, 120_000);
+
+afterAll(removeTempDirs);
+
+describe.concurrent('chip-grad and chip-train', () => {
+  it('chip-grad writes the grad JSON and equals s2prop grad within 1e-5 of the largest entry', async () => {
+    await runCliOk(['chip-grad', '--config', 'cfg', '--batch', 'batch.json', '--out', 'chip.json'], dir);
+    await runCliOk(['grad', '--model', 'init.json', '--batch', 'batch.json', '--backend', 'wasm', '--out', 'engine.json'], dir);
+    const chip = readJson<Grads>(dir, 'chip.json');
+    const engine = readJson<Grads>(dir, 'engine.json');
+    expect(chip.firstSpikes).toEqual(engine.firstSpikes);
+    const scale = Math.max(...engine.grads.flat(2).map(Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    const diff = Math.max(...engine.grads.flat(2).map((g, i) => Math.abs(g - chip.grads.flat(2)[i])));
+    expect(diff / scale).toBeLessThan(1e-5);
+    expect(Math.abs(chip.loss - engine.loss) / engine.loss).toBeLessThan(1e-5);
+  });
+
+  it('chip-train writes a model with on-chip provenance and a log with cost per sample; --resume continues exactly', async () => {
+    const run = (out: string, epochs: number, resume = false) =>
+      runCliOk(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--validation', 'v.csv', '--epochs', String(epochs), '--seed', '2', '--quiet', '--out', out, '--log', `${out}.csv`, ...(resume ? ['--resume'] : [])], dir);
+    await run('straight.json', 2);
+    await run('resumed.json', 1);
+    await run('resumed.json', 2, true);
+    const straight = readJson<Model>(dir, 'straight.json');
+    const resumed = readJson<Model>(dir, 'resumed.json');
+    expect(resumed.layers).toEqual(straight.layers);
+    expect(straight.provenance.backend).toBe('chip-simulator');
+    expect(straight.provenance.trainedOn).toMatch(/on-chip/);
+    const init = readJson<Model>(dir, 'init.json');
+    expect(straight.layers[0].weights).not.toEqual(init.layers[0].weights);
+    const csv = readFileSync(join(dir, 'straight.json.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/ticksPerSample.*cyclesPerSample.*packetsPerSample/);
+    expect(csv[0]).toMatch(/realTimeFactor150MHz/);
+    expect(csv).toHaveLength(3);
+    // The chip-trained model runs anywhere a model runs.
+    expect(await runCliOk(['eval', '--model', 'straight.json', '--data', 't.csv', '--backend', 'wasm'], dir)).toMatch(/accuracy/);
+  });
+
+  it('chip-grad on an inference export says it needs a training export', async () => {
+    const d = freshDir();
+    writeText(d, 'init.json', initModelText('twin', 1, [10]));
+    writeJson(d, 'batch.json', BATCH);
+    await runCliOk(['export', '--model', 'init.json', '--quant', 'int8', '--out', 'inf'], d);
+    expectUserError(await runCli(['chip-grad', '--config', 'inf', '--batch', 'batch.json', '--out', 'g.json'], d), 'inf', 'inference export', '--train');
+    expect(existsSync(join(d, 'g.json'))).toBe(false);
+  });
+
+  it('chip-grad with a batch of other steps names the batch file and the field', async () => {
+    const d = freshDir();
+    writeJson(d, 'bad.json', { ...BATCH, steps: 30 });
+    expectUserError(await runCli(['chip-grad', '--config', `${dir}/cfg`, '--batch', 'bad.json'], d), 'bad.json', 'steps', '27');
+  });
+
+  it('chip-train --resume with another seed names the checkpoint and the setting, and keeps the checkpoint', async () => {
+    const d = freshDir();
+    copyData(d);
+    const args = ['chip-train', '--config', `${dir}/cfg`, '--data', 'small.csv', '--epochs', '1', '--quiet', '--out', 'm.json'];
+    await runCliOk([...args, '--seed', '1'], d);
+    const before = folderState(d);
+    expectUserError(await runCli([...args, '--epochs', '2', '--seed', '4', '--resume'], d), 'm.json.chip-ckpt.json', 'seed');
+    expect(folderState(d)).toEqual(before);
+  });
+
+  it('bad flags: more slots than the config has; --train with int8; --batch without --train', async () => {
+    const d = freshDir();
+    copyData(d);
+    expectUserError(await runCli(['chip-train', '--config', `${dir}/cfg`, '--data', 'small.csv', '--epochs', '1', '--slots', '5', '--out', 'm.json'], d), '--slots', '2');
+    expectUserError(await runCli(['export', '--model', `${dir}/init.json`, '--train', '--quant', 'int8', '--out', 'x'], d), '--train', 'float32');
+    expectUserError(await runCli(['export', '--model', `${dir}/init.json`, '--batch', '4', '--out', 'x'], d), '--batch', '--train');
+    expect(Object.keys(folderState(d)).sort()).toEqual(['small.csv', 't.csv', 'v.csv']);
+  });
+});
