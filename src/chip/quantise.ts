@@ -89,3 +89,12 @@ export function dequantise(layer: Pick<LayerQuantisation, 'exp' | 'mantissas' | 
 export function quantiseWeights(layers: number[][][], q: QuantType, percentile: number): LayerQuantisation[] | null {
   return q === 'float32' ? null : layers.map((w) => quantiseLayer(w, q, percentile));
 }
+
+/**
+ * Mantissas of `values` at a given exponent (round half to even, clipped to the range): how a host
+ * rewrites the weights of an existing export, whose scale stays as exported.
+ */
+export function mantissasAt(values: ArrayLike<number>, q: Exclude<QuantType, 'float32'>, exp: number): Int32Array {
+  const max = mantissaMax(q);
+  return Int32Array.from(values, (w) => Math.max(-max, Math.min(max, roundEven(w / 2 ** exp))));
+}

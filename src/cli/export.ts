@@ -6,7 +6,7 @@ import { parseQuant } from '../chip/quantise.js';
 import { UserError } from '../errors.js';
 import { loadModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
-import { OptimizerSchema, PRESETS } from '../model/train-config.js';
+import { optimiserOf } from '../model/train-config.js';
 import { table } from '../report/format.js';
 import { filePath, positiveInt } from './common.js';
 
@@ -23,20 +23,13 @@ interface Args {
   packetsPerTick: number;
 }
 
-/**
- * The optimiser and batch of a training export: the model's own training settings when its provenance has
- * them (a model written by s2prop train or init), else its preset's, else the twin preset's; flags win.
- */
+/** The optimiser and batch of a training export (see optimiserOf); flags win. */
 export function trainingExport(model: ModelFile, args: { batch?: number; lr?: number; packetsPerTick: number }): TrainingExport {
-  const stored = model.provenance?.config;
-  const preset = PRESETS[model.provenance?.preset ?? 'twin'] ?? PRESETS.twin;
-  const parsed = OptimizerSchema.safeParse(stored?.optimizer);
-  const optimizer = parsed.success ? parsed.data : preset.optimizer;
+  const { optimizer, batch } = optimiserOf(model);
   if (optimizer.type !== 'adam') throw new UserError(`--train: the on-chip optimiser runs Adam, but the model was trained with ${optimizer.type}`);
-  const batch = args.batch ?? (typeof stored?.batch === 'number' ? stored.batch : preset.batch);
   if (args.lr !== undefined && !(args.lr > 0)) throw new UserError(`--lr: expected a positive number, got '${args.lr}'`);
   return {
-    batchSize: positiveInt('batch', batch),
+    batchSize: positiveInt('batch', args.batch ?? batch),
     optimizer: { ...optimizer, lr: args.lr ?? optimizer.lr },
     packetsPerTick: positiveInt('packets-per-tick', args.packetsPerTick),
   };

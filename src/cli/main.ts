@@ -8,6 +8,7 @@ import { exportCommand } from './export.js';
 import { simulateCommand } from './simulate.js';
 import { sweepCommand } from './sweep.js';
 import { chipGradCommand } from './chip-grad.js';
+import { chipLoopCommand } from './chip-loop.js';
 import { chipTrainCommand } from './chip-train.js';
 import { validateCommand } from './validate.js';
 import { gradCommand } from './grad.js';
@@ -42,6 +43,7 @@ try {
     .command(validateCommand)
     .command(chipGradCommand)
     .command(chipTrainCommand)
+    .command(chipLoopCommand)
     .command(sweepCommand)
     .command(mainCommand)
     .demandCommand(1, 'expected a command (see s2prop --help)')

@@ -35,6 +35,15 @@ function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['
   return quant.type === 'float32' ? rest : { ...rest, quantisation: { type: quant.type, clipPercentile: quant.clipPercentile } };
 }
 
+/** The config directory's export.json, checked to come from a network of the model's shape. */
+export function checkExportOf(model: ModelFile, modelName: string, configDir: string): z.output<typeof ExportInfoSchema> {
+  const info = readDirFile(configDir, 'export.json', 'export', ExportInfoSchema);
+  if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
+    throw new UserError(`${join(configDir, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${modelName} is ${layerSizes(model).join('-')} with ${model.steps}`);
+  }
+  return info;
+}
+
 export interface Validation {
   text: string;
   agreement: number;
@@ -48,10 +57,7 @@ export interface Validation {
  * sample by sample; the backend must be started.
  */
 export function validateExport(model: ModelFile, modelName: string, configDir: string, spec: string): Validation {
-  const info = readDirFile(configDir, 'export.json', 'export', ExportInfoSchema);
-  if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
-    throw new UserError(`${join(configDir, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${modelName} is ${layerSizes(model).join('-')} with ${model.steps}`);
-  }
+  const info = checkExportOf(model, modelName, configDir);
   const exported = asExported(model, info.quant);
   const ds = loadDataset(spec);
   checkDatasetFits(ds, exported.features ?? ds.featureNames.length, modelOutputs(model));

@@ -180,3 +180,14 @@ export function checkModelAgrees(model: ModelFile, config: TrainConfig, name: st
     }
   }
 }
+
+/**
+ * The optimiser and batch a model was trained with: its own training settings when its provenance has
+ * them (a model written by s2prop train or init), else its preset's, else the twin preset's.
+ */
+export function optimiserOf(model: ModelFile): { optimizer: z.output<typeof OptimizerSchema>; batch: number } {
+  const stored = model.provenance?.config;
+  const preset = PRESETS[model.provenance?.preset ?? 'twin'] ?? PRESETS.twin;
+  const parsed = OptimizerSchema.safeParse(stored?.optimizer);
+  return { optimizer: parsed.success ? parsed.data : preset.optimizer, batch: typeof stored?.batch === 'number' ? stored.batch : preset.batch };
+}

@@ -72,6 +72,19 @@ describe.concurrent('chip-grad and chip-train', () => {
     expect(await runCliOk(['eval', '--model', 'straight.json', '--data', 't.csv', '--backend', 'wasm'], dir)).toMatch(/accuracy/);
   });
 
+  it('chip-loop on a float32 export trains exactly as s2prop train (same init, data order and Adam), with no spike mismatch', async () => {
+    const d = freshDir();
+    copyData(d);
+    writeText(d, 'init.json', initModelText('twin', 3, [20]));
+    await runCliOk(['export', '--model', 'init.json', '--quant', 'float32', '--slots', '3', '--out', 'f32'], d);
+    const data = ['--train', 'small.csv', '--validation', 'v.csv', '--test', 't.csv'];
+    const r = await runCli(['chip-loop', '--config', 'f32', '--model', 'init.json', ...data, '--epochs', '2', '--seed', '3', '--batch', '22', '--out', 'loop.json', '--backend', 'wasm'], d);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/spike mismatches 0\n.*spike mismatches 0/s);
+    await runCliOk(['train', '--preset', 'twin', '--hidden', '20', '--seed', '3', '--epochs', '2', ...data, '--backend', 'wasm', '--quiet', '--out', 'off.json'], d);
+    expect(readJson<Model>(d, 'loop.json').layers).toEqual(readJson<Model>(d, 'off.json').layers);
+  });
+
   it('chip-grad on an inference export says it needs a training export', async () => {
     const d = freshDir();
     writeText(d, 'init.json', initModelText('twin', 1, [10]));

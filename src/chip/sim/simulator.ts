@@ -2,7 +2,8 @@ import { UserError } from '../../errors.js';
 import { tickBudget, tickCycles, energyJoules } from '../cost.js';
 import type { Machine } from '../machine.js';
 import type { TickWork } from '../cost.js';
-import { bitmapWords, MUTABLE_REGIONS, type RegionName } from '../memory-layout.js';
+import { bitmapWords, H, MUTABLE_REGIONS, packWeights, unpackWeight, WEIGHT_BITS, weightRowWords, type RegionName } from '../memory-layout.js';
+import { mantissasAt, QUANTS } from '../quantise.js';
 import type { ChipConfig, LoadedPe } from './load-config.js';
 import { INPUT_MODE, InputProgram } from './programs/input.js';
 import { LayerProgram } from './programs/layer.js';
@@ -167,6 +168,37 @@ export class ChipSimulator {
     const words = this.region(this.config.spec.write.find((e) => e.slot === slot)!.pe, 'features');
     const f32 = new Float32Array(words.buffer, words.byteOffset, words.length);
     for (let k = 0; k < f32.length; k++) f32[k] = values[k];
+  }
+
+  /**
+   * The host rewrites the weights of every layer PE (layers [inputs][outputs], float): float32 exports
+   * store them as float32; quantised exports store mantissas at the exponent each PE was exported with.
+   */
+  writeWeights(layers: number[][][]): void {
+    for (const pe of this.pes.filter((p) => p.program === 'layer')) {
+      const h = pe.words;
+      const [l, n, start, inputs] = [h[H.layer] - 1, h[H.neuronCount], h[H.neuronStart], h[H.inputs]];
+      const quant = QUANTS[h[H.quant]];
+      const slice = Float64Array.from({ length: inputs * n }, (_, i) => layers[l][Math.floor(i / n)][start + (i % n)]);
+      const region = this.region(pe.id, 'weights');
+      region.fill(0);
+      const values = quant === 'float32' ? slice : mantissasAt(slice, quant, h[H.weightExp] | 0);
+      packWeights(values, inputs, n, quant, pe.words, pe.regions.get('weights')!.offset);
+    }
+  }
+
+  /** The weights a layer PE runs, dequantised (mantissa * 2^exp, exact), as [inputs][neurons of its slice]. */
+  layerWeights(id: string): number[][] {
+    const pe = this.config.pes.get(id)!;
+    const h = pe.words;
+    const [n, inputs, exp] = [h[H.neuronCount], h[H.inputs], h[H.weightExp] | 0];
+    const quant = QUANTS[h[H.quant]];
+    const offset = pe.regions.get('weights')!.offset;
+    const f32 = new Float32Array(pe.words.buffer, pe.words.byteOffset, pe.words.length);
+    const rowWords = weightRowWords(n, quant);
+    return Array.from({ length: inputs }, (_, k) =>
+      Array.from({ length: n }, (_, j) => (quant === 'float32' ? f32[offset + k * rowWords + j] : unpackWeight(pe.words, offset, rowWords, WEIGHT_BITS[quant], k, j) * 2 ** exp)),
+    );
   }
 
   /** Run ticks 0..ticks-1 of a window, every PE every tick, packets delivered at the next tick. */
