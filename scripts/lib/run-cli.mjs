@@ -36,3 +36,15 @@ export const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
+
+/** Write rows as NAME.csv and a Markdown table NAME.md (accuracies as percentages) into `dir`. */
+export async function writeTables(dir, name, rows) {
+  const { default: Papa } = await import('papaparse');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  writeFileSync(join(dir, `${name}.csv`), Papa.unparse(rows, { newline: '\n' }) + '\n');
+  const cols = Object.keys(rows[0]);
+  const cell = (c, v) => (typeof v === 'number' && v <= 1 && v >= 0 && !/seed|samples|epochs|mismatch/i.test(c) ? pct(v) : String(v));
+  const md = [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cols.map((c) => cell(c, r[c])).join(' | ')} |`)];
+  writeFileSync(join(dir, `${name}.md`), md.join('\n') + '\n');
+}

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/chip/config-dir.js';
-import { exportModel } from '../../src/chip/export.js';
+import { exportModel, type TrainingExport } from '../../src/chip/export.js';
+import { OnChipTrainer } from '../../src/chip/host/on-chip-training.js';
 import { BUILTIN_MACHINES, type Machine } from '../../src/chip/machine.js';
 import type { QuantType } from '../../src/chip/quantise.js';
 import { loadChipConfig } from '../../src/chip/sim/load-config.js';
@@ -25,22 +26,26 @@ import { resolveConfig } from '../../src/model/train-config.js';
  */
 
 const SEED = Number(process.env.S2PROP_FUZZ_SEED ?? 20240611);
-const MUTATIONS = 300;
+const MUTATIONS = 400;
 const SAMPLES = 3;
 
 type Files = Map<string, string | Uint8Array>;
 
-function baseConfigs(): { name: string; files: Files }[] {
+function baseConfigs(): { name: string; files: Files; training?: boolean }[] {
   const model = initModel(resolveConfig('twin', [{ hidden: [12], steps: 12, encoding: { tMin: 1, tMax: 11 }, seed: 2 }], 'fuzz'), 5, 3, ['x', 'y', 'x_inv', 'y_inv']);
   const small: Machine = structuredClone(BUILTIN_MACHINES.chip);
   small.memory.dataBytesPerPe.value = 420; // layer 1 is cut into slices: the source-slice tables matter
   // Images as plain Uint8Arrays (a Buffer's slice() is a view, and the bases must stay unmutated).
-  const make = (quant: QuantType, machine: Machine, slots: number): Files =>
-    new Map([...exportModel(model, { quant, clipPercentile: 100, machine, slots }).files].map(([k, v]) => [k, typeof v === 'string' ? v : new Uint8Array(v)]));
+  const make = (quant: QuantType, machine: Machine, slots: number, training?: TrainingExport): Files =>
+    new Map([...exportModel(model, { quant, clipPercentile: 100, machine, slots, training }).files].map(([k, v]) => [k, typeof v === 'string' ? v : new Uint8Array(v)]));
+  const trainSmall: Machine = structuredClone(BUILTIN_MACHINES.chip);
+  trainSmall.memory.dataBytesPerPe.value = 1400; // training regions: layer 1 sliced, several optimisers
+  const training: TrainingExport = { batchSize: 3, packetsPerTick: 8, optimizer: { lr: 0.002, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-6 } };
   return [
     { name: 'int8, 2 slots', files: make('int8', structuredClone(BUILTIN_MACHINES.chip), 2) },
     { name: 'int4, sliced', files: make('int4', small, 1) },
     { name: 'float32, board', files: make('float32', structuredClone(BUILTIN_MACHINES.board), 1) },
+    { name: 'training, 2 slots, sliced', files: make('float32', trainSmall, 2, training), training: true },
   ];
 }
 
@@ -243,12 +248,19 @@ describe('fuzz: mutated config directories never crash the loader or the simulat
     const rng = new Rand(SEED);
     const bases = baseConfigs();
     const ds = yinyangDataset({ size: SAMPLES, seed: 3 });
+    // On-chip training of one batch (two rounds on 2 slots, with an update) on a training config.
+    const train = (dir: string) =>
+      new OnChipTrainer(loadChipConfig(dir), dir).runBatch(
+        Array.from({ length: SAMPLES }, (_, i) => ({ features: ds.features.subarray(4 * i, 4 * i + 4), label: ds.labels[i] })),
+        { update: true, lr: 0.002 },
+      );
     // The unmutated configs run.
     for (const b of bases) {
       const dir = join(root, `base-${b.name.replace(/\W+/g, '-')}`);
       writeFiles(dir, b.files);
       const sim = new ChipSimulator(loadChipConfig(dir)).run(ds.features, ds.count, ds.labels, true);
       expect(sim.samples).toHaveLength(SAMPLES);
+      if (b.training) expect(train(dir)).toHaveLength(SAMPLES);
     }
     const outcomes = { ok: 0, refused: 0 };
     const crashes: string[] = [];
@@ -261,6 +273,7 @@ describe('fuzz: mutated config directories never crash the loader or the simulat
       try {
         const sim = new ChipSimulator(loadChipConfig(dir)).run(ds.features, ds.count, ds.labels, m % 2 === 0);
         expect(sim.samples, label).toHaveLength(SAMPLES);
+        if (base.training) expect(train(dir), label).toHaveLength(SAMPLES);
         outcomes.ok++;
         if (process.env.S2PROP_FUZZ_LOG) console.log(`${label}\n  => ok`);
       } catch (err) {

@@ -314,7 +314,13 @@ function checkTraining(specPath: string, t: NonNullable<Spec['training']>, slots
     }
   }
   if (held.size === 0) throw inFile(specPath, 'training: no optimiser PE');
-  for (const pe of all.filter((p) => p.program === 'layer')) {
+  const layerPes = all.filter((p) => p.program === 'layer');
+  for (const [id, h] of held) {
+    const [layer, slice] = id.split('/').map(Number);
+    const count = layerPes.filter((p) => p.words[H.layer] === layer && p.words[H.slice] === slice && p.words[H.slot] < slots).length;
+    if (count !== slots) throw inFile(specPath, `training: optimiser '${h.by}' holds layer ${layer} slice ${slice}, which ${count} of the ${slots} slot(s) have`);
+  }
+  for (const pe of layerPes) {
     const [layer, slice, inputs, n] = [pe.words[H.layer], pe.words[H.slice], pe.words[H.inputs], pe.words[H.neuronCount]];
     const h = held.get(`${layer}/${slice}`);
     if (!h || h.inputs !== inputs || h.neurons !== n) throw inFile(specPath, `training: no optimiser holds layer ${layer} slice ${slice} (${inputs} x ${n}) of PE '${pe.id}'`);
