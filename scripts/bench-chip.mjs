@@ -15,6 +15,7 @@ const { writeDirAtomic } = await lib('chip/config-dir.js');
 const { BUILTIN_MACHINES } = await lib('chip/machine.js');
 const { loadChipConfig } = await lib('chip/sim/load-config.js');
 const { ChipSimulator } = await lib('chip/sim/simulator.js');
+const { OnChipTrainer } = await lib('chip/host/on-chip-training.js');
 const { yinyangDataset } = await lib('data/yinyang.js');
 const { parseModel } = await lib('model/model-file.js');
 
@@ -38,6 +39,36 @@ for (const quant of ['int8', 'int4', 'float32']) {
   console.log(JSON.stringify(row));
   simulator.push(row);
 }
+
+// On-chip training: the twin's training export (22 slots, batch 22, one round per batch), 1000 training
+// samples with an Adam update per batch: simulator samples/s and the chip's cost per sample (model values).
+const train = yinyangDataset('train');
+const trainDir = join(work, 'train');
+const adam = { lr: 0.0019, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 6.5e-7 };
+writeDirAtomic(trainDir, exportModel(model, { quant: 'float32', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 22, training: { batchSize: 22, optimizer: adam, packetsPerTick: 64 } }).files);
+const trainer = new OnChipTrainer(loadChipConfig(trainDir), trainDir);
+const batchOf = (b) => Array.from({ length: 22 }, (_, i) => ({ features: train.features.subarray(4 * (b * 22 + i), 4 * (b * 22 + i) + 4), label: train.labels[b * 22 + i] }));
+trainer.runBatch(batchOf(0), { update: true, lr: 1e-4 }); // warm-up
+trainer.takeCost();
+const batches = 45;
+const tTrain = performance.now();
+for (let b = 0; b < batches; b++) trainer.runBatch(batchOf(b), { update: true, lr: 1e-4 });
+const trainSeconds = (performance.now() - tTrain) / 1000;
+const cost = trainer.takeCost();
+const onChipTraining = {
+  network: '5-120-3 (twin), float32 training export, 22 slots, 89 PEs',
+  samples: batches * 22,
+  seconds: +trainSeconds.toFixed(3),
+  simulatorSamplesPerSecond: Math.round((batches * 22) / trainSeconds),
+  ticksPerSample: +(cost.ticks / (batches * 22)).toFixed(2),
+  cyclesPerSample: Math.round(cost.cycles / (batches * 22)),
+  packetsPerSample: +(cost.packets / (batches * 22)).toFixed(1),
+  worstTickCycles: cost.realTime.map((r) => ({ mhz: r.mhz, cycles: r.worstTickCycles, budget: r.budgetCycles, fits: r.fits })),
+  busiestPe: cost.busiestPe,
+  window: 'ticks 0-26 forward, 27-53 backward, 54-63 gradient gather, 64-78 Adam update and weights out, 79 last delivery',
+  busiestCyclesPerTick: cost.busiestCyclesPerTick,
+};
+console.log(JSON.stringify(onChipTraining));
 
 // A large network on the 48-chip board: 5-1200-1200-1200-1200-3 in float32 needs about 200 PEs per slot.
 const sizes = [5, 1200, 1200, 1200, 1200, 3];
@@ -65,5 +96,5 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(join(root, 'results'), { recursive: true });
 writeFileSync(
   join(root, 'results/bench-chip.json'),
-  JSON.stringify({ what: 'chip simulator throughput on the canonical test split (twin model, 4 slots, one chip) and export time of a large network on the 48-chip board', model: modelPath.replace(root + '/', ''), machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString().slice(0, 10), simulator, largeExport }, null, 2) + '\n',
+  JSON.stringify({ what: 'chip simulator throughput on the canonical test split (twin model, 4 slots, one chip), on-chip training throughput, and export time of a large network on the 48-chip board', model: modelPath.replace(root + '/', ''), machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString().slice(0, 10), simulator, onChipTraining, largeExport }, null, 2) + '\n',
 );

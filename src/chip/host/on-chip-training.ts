@@ -37,6 +37,8 @@ export interface TrainingCost {
   packetsDropped: number;
   /** Busiest PE's cycles in each tick of the longest window (forward, backward, gather, update). */
   busiestCyclesPerTick: number[];
+  /** The PE that needed the most cycles in one tick. */
+  busiestPe: string;
   realTime: SimulationStats['realTime'];
   energyJoules: { mhz: number; joules: number }[];
   /** Wall-clock time on the chip at 1 tick per tickMicroseconds. */
@@ -224,7 +226,7 @@ export class OnChipTrainer {
   }
 
   private emptyCost(): TrainingCost {
-    return { samples: 0, windows: 0, ticks: 0, cycles: 0, packets: 0, packetHops: 0, packetsDropped: 0, busiestCyclesPerTick: [], realTime: [], energyJoules: [], chipSeconds: 0 };
+    return { samples: 0, windows: 0, ticks: 0, cycles: 0, packets: 0, packetHops: 0, packetsDropped: 0, busiestCyclesPerTick: [], busiestPe: '', realTime: [], energyJoules: [], chipSeconds: 0 };
   }
 
   /** The cost since the last call (or since the start), and start counting afresh. */
@@ -240,6 +242,7 @@ export class OnChipTrainer {
       packetHops: rec.packetHops,
       packetsDropped: this.sim.packetsDropped,
       busiestCyclesPerTick: rec.busiestCyclesPerTick,
+      busiestPe: rec.busiestPe,
       realTime: rec.realTime(machine),
       energyJoules: machine.clock.optionsMHz.value.map((mhz) => ({ mhz, joules: energyJoules(rec.totalCycles, rec.packetHops, this.sim.pes.length, seconds, mhz, machine) })),
       chipSeconds: seconds,
