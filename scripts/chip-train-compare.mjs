@@ -4,21 +4,24 @@
 // select the best validation epoch and are evaluated on the canonical test split. Writes
 // results/chip-train/compare.csv, summary.json (mean ± std, cost per sample and per epoch) and the logs.
 //
-//   npm run build && node scripts/chip-train-compare.mjs [--seeds 3] [--epochs 40]
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+//   npm run build && node scripts/chip-train-compare.mjs [--seeds 3] [--first 0] [--epochs 40]
+// Seeds first..first+seeds-1 are run; rows of other seeds already in compare.csv are kept.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { arg, pct, readJson, root, s2prop, stats, testAccuracy } from './lib/run-cli.mjs';
 
 const seeds = Number(arg('seeds', 3));
+const first = Number(arg('first', 0));
 const epochs = Number(arg('epochs', 40));
 const out = join(root, 'results/chip-train');
 const work = mkdtempSync(join(tmpdir(), 's2prop-chip-train-'));
 mkdirSync(out, { recursive: true });
 
-const rows = [];
-for (let seed = 0; seed < seeds; seed++) {
+const previous = existsSync(join(out, 'compare.csv')) ? Papa.parse(readFileSync(join(out, 'compare.csv'), 'utf8'), { header: true, dynamicTyping: true, skipEmptyLines: true }).data : [];
+const rows = previous.filter((r) => r.seed < first || r.seed >= first + seeds);
+for (let seed = first; seed < first + seeds; seed++) {
   const init = join(work, `init-${seed}.json`);
   const cfg = join(work, `cfg-${seed}`);
   s2prop('init', '--preset', 'twin', '--seed', seed, '--out', init);
@@ -44,13 +47,14 @@ for (let seed = 0; seed < seeds; seed++) {
   console.log(JSON.stringify(row));
   rows.push(row);
 }
+rows.sort((a, b) => a.seed - b.seed);
 
 const log = Papa.parse(readFileSync(join(out, 'chip-log-seed0.csv'), 'utf8'), { header: true, dynamicTyping: true, skipEmptyLines: true }).data;
 const last = log[log.length - 1];
 const off = stats(rows.map((r) => r.offChipTest));
 const on = stats(rows.map((r) => r.onChipTest));
 const summary = {
-  seeds,
+  seeds: rows.map((r) => r.seed),
   epochs,
   setup: 'twin preset 5-120-3, T = 27, batch 22 on 22 slots (one round per batch), Adam lr 0.0019 gamma 0.95; best validation epoch; canonical test split',
   offChipTest: off,

@@ -1,6 +1,6 @@
 // Hybrid workflow (a): pre-train off-chip, export float32 for training, continue on the (simulated) chip,
 // import the result back as a normal model file. For each seed: `s2prop train` for half the twin's epochs,
-// `s2prop export --train`, `s2prop chip-train` for the other half, then `s2prop eval` (engine) and
+// `s2prop export --train` (at the learning rate the off-chip schedule reached), `s2prop chip-train` for the other half, then `s2prop eval` (engine) and
 // `s2prop validate` on an int8 export of the imported model. Reference: off-chip training for all epochs.
 // Writes results/hybrid/a-continue-on-chip.csv and .md.
 //
@@ -21,7 +21,8 @@ const rows = [];
 for (let seed = 0; seed < seeds; seed++) {
   const f = (name) => join(work, `${name}-${seed}`);
   s2prop('train', '--preset', 'twin', '--seed', seed, '--epochs', half, '--quiet', '--out', `${f('pre')}.json`);
-  s2prop('export', '--model', `${f('pre')}.json`, '--train', '--slots', 22, '--out', f('cfg'));
+  // Continue at the learning rate the off-chip schedule has reached (Adam's moments start afresh).
+  s2prop('export', '--model', `${f('pre')}.json`, '--train', '--slots', 22, '--lr', 0.0019 * 0.95 ** half, '--out', f('cfg'));
   s2prop('chip-train', '--config', f('cfg'), '--split', 'train', '--epochs', half, '--seed', seed, '--quiet', '--out', `${f('chip')}.json`, '--log', join(out, `a-chip-log-seed${seed}.csv`));
   s2prop('train', '--preset', 'twin', '--seed', seed, '--epochs', epochs, '--quiet', '--out', `${f('full')}.json`);
   // Import back: the chip-trained model file runs on the engine and exports again (int8, validated).

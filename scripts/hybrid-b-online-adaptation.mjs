@@ -23,13 +23,15 @@ const p = (name) => join(work, name);
 const parse = (file) => Papa.parse(readFileSync(file, 'utf8'), { header: true, skipEmptyLines: true });
 const write = (file, csv, keep) => writeFileSync(file, Papa.unparse({ fields: csv.meta.fields, data: csv.data.filter(keep).map((r) => csv.meta.fields.map((f) => r[f])) }, { newline: '\n' }) + '\n');
 for (const split of ['train', 'validation', 'test']) s2prop('data', 'yinyang', '--split', split, '--out', p(`${split}.csv`));
-for (const split of ['train', 'validation']) write(p(`${split}-01.csv`), parse(p(`${split}.csv`)), (r) => r.label !== '2');
+for (const split of ['train', 'validation', 'test']) write(p(`${split}-01.csv`), parse(p(`${split}.csv`)), (r) => r.label !== '2');
 const test = parse(p('test.csv'));
 write(p('test-2.csv'), test, (r) => r.label === '2');
 
 const accuracy = (model, data) => Number(/accuracy ([\d.]+) %/.exec(s2prop('eval', '--model', model, '--data', data))[1]) / 100;
 
-s2prop('train', '--preset', 'twin', '--seed', seed, '--train', p('train-01.csv'), '--validation', p('validation-01.csv'), '--test', p('test.csv'), '--quiet', '--out', p('pre.json'));
+// A network with three outputs, trained on two classes: the third output is there, untrained.
+s2prop('init', '--preset', 'twin', '--seed', seed, '--classes', 3, '--out', p('init.json'));
+s2prop('train', '--init', p('init.json'), '--train', p('train-01.csv'), '--validation', p('validation-01.csv'), '--test', p('test-01.csv'), '--quiet', '--out', p('pre.json'));
 s2prop('export', '--model', p('pre.json'), '--train', '--slots', 1, '--batch', 1, '--lr', lr, '--out', p('cfg'));
 const rows = [{ samples: 0, testAccuracy: accuracy(p('pre.json'), p('test.csv')), class2Accuracy: accuracy(p('pre.json'), p('test-2.csv')) }];
 console.log(JSON.stringify(rows[0]));

@@ -81,8 +81,8 @@ export const chipLoopCommand: CommandModule<object, Args> = {
       ...rest,
       layers: result.chipWeights.map((weights) => ({ weights })),
       provenance: { tool: TOOL_NAME, toolVersion: TOOL_VERSION, seed: args.seed, epochs: result.history.length, bestEpoch: result.bestEpoch, trainedOn: `chip-in-the-loop (${args.config})`, initModel: args.model },
-      metrics: { chipTestAccuracy: testAccuracy, chipValidationAccuracy: result.history[result.bestEpoch - 1].validationAccuracy },
+      metrics: { chipTestAccuracy: testAccuracy, chipValidationAccuracy: result.bestValidationAccuracy },
     });
-    process.stdout.write(`best epoch ${result.bestEpoch}: validation ${percent(result.history[result.bestEpoch - 1].validationAccuracy)}, test on the chip ${percent(testAccuracy)}\nmodel written to ${out}\n`);
+    process.stdout.write(`best epoch ${result.bestEpoch}: validation ${percent(result.bestValidationAccuracy)}, test on the chip ${percent(testAccuracy)}\nmodel written to ${out}\n`);
   },
 };

@@ -38,9 +38,10 @@ export interface InTheLoopOptions {
 }
 
 export interface InTheLoopResult {
-  /** The weights the chip runs at the best validation epoch (dequantised: exact float32 values). */
+  /** The weights the chip runs at the best validation epoch, 0 = as given (dequantised: exact float32 values). */
   chipWeights: number[][][];
   bestEpoch: number;
+  bestValidationAccuracy: number;
   history: Record<string, number>[];
 }
 
@@ -63,11 +64,13 @@ export function chipInTheLoop(opts: InTheLoopOptions): InTheLoopResult {
   const nf = train.featureNames.length;
   const batches = Math.ceil(train.count / batch);
   const history: Record<string, number>[] = [];
-  let best: { epoch: number; accuracy: number; weights: number[][][] } | null = null;
   const validationAccuracy = () => {
     const r = sim.run(opts.validation.features, opts.validation.count, opts.validation.labels);
     return r.samples.filter((s) => s.prediction === s.label).length / opts.validation.count;
   };
+  // Epoch 0, the weights as given, is a candidate too: fine-tuning must beat the starting point.
+  sim.writeWeights(master.map((w) => w.arraySync()));
+  let best = { epoch: 0, accuracy: validationAccuracy(), weights: readChipWeights(sim, sizes) };
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const order = epochOrder(train.count, opts.seed, epoch);
     let lossSum = 0;
@@ -111,12 +114,12 @@ export function chipInTheLoop(opts: InTheLoopOptions): InTheLoopResult {
     sim.writeWeights(master.map((w) => w.arraySync()));
     const row = { epoch: epoch + 1, trainLoss: lossSum / train.count, trainAccuracy: correct / train.count, validationAccuracy: validationAccuracy(), spikeMismatches: mismatches };
     history.push(row);
-    if (!best || row.validationAccuracy > best.accuracy) best = { epoch: epoch + 1, accuracy: row.validationAccuracy, weights: readChipWeights(sim, sizes) };
+    if (row.validationAccuracy > best.accuracy) best = { epoch: epoch + 1, accuracy: row.validationAccuracy, weights: readChipWeights(sim, sizes) };
     opts.onEpoch?.(row);
   }
   tf.dispose(master);
   opt.dispose();
-  return { chipWeights: best!.weights, bestEpoch: best!.epoch, history };
+  return { chipWeights: best.weights, bestEpoch: best.epoch, bestValidationAccuracy: best.accuracy, history };
 }
 
 /** The weights the chip's layer PEs of slot 0 run, dequantised, as layers [inputs][outputs]. */

@@ -130,7 +130,7 @@ describe('a network too large for one chip', () => {
     expect(report.chipsUsed).toBeGreaterThan(1);
     expect(report.pes.every((p) => p.bytes <= BUILTIN_MACHINES.board.memory.dataBytesPerPe.value)).toBe(true);
     expect(report.routerEntries.length).toBeGreaterThan(1);
-  });
+  }, 60_000);
 });
 
 describe('routing keys and tables', () => {
