@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runTypedKernel } from '../engine/typed-kernel.js';
+import { updateKernel, type UpdateAttrs } from '../engine/update-kernel.js';
 import type { OptimizerSettings } from './optimizer.js';
 
 /**
  * The optimiser of `Optimizer` (Adam or SGD with momentum, L2 weight decay added to the gradient) for
- * stacked trials: weights, gradients and moments are [K, inputs, outputs] per layer, and every per-trial
- * number (learning rate, decay, betas, eps, momentum, the bias corrections of its own step count) is a
- * [K, 1, 1] tensor broadcast over that trial's weights. Each trial's update is, operation by operation,
- * the float32 update `Optimizer` makes for it alone, so a stacked run equals separate runs bit for bit.
+ * stacked trials: weights, gradients and moments are [K, inputs, outputs] per layer, and every trial has
+ * its own numbers (learning rate, decay, betas, eps, momentum, and the bias corrections of its own step
+ * count). One kernel call per layer updates all trials (engine/update-kernel.ts), each with the float32
+ * operations `Optimizer` makes for it alone, so a stacked run equals separate runs bit for bit.
  *
  * Trials may leave (`keep`) and join with fresh moments (`add`) between updates; all trials of one
  * stack use the same optimiser type.
@@ -17,8 +19,6 @@ export class StackedOptimizer {
   private steps: number[] = [];
   private m: tf.Tensor3D[];
   private v: tf.Tensor3D[];
-  /** Per-trial constants as [K, 1, 1] tensors, rebuilt when the trials change. */
-  private constants: Record<string, tf.Tensor3D> = {};
 
   constructor(
     readonly type: OptimizerSettings['type'],
@@ -50,7 +50,6 @@ export class StackedOptimizer {
     this.v = grow(this.v);
     this.settings.push(...settings);
     this.steps.push(...settings.map(() => 0));
-    this.rebuildConstants();
   }
 
   /** Keep only the trials at `indices` (ascending), in that order. */
@@ -65,25 +64,6 @@ export class StackedOptimizer {
     this.v = pick(this.v);
     this.settings = indices.map((i) => this.settings[i]);
     this.steps = indices.map((i) => this.steps[i]);
-    this.rebuildConstants();
-  }
-
-  private perTrial(values: number[]): tf.Tensor3D {
-    return tf.tensor3d(Float32Array.from(values), [values.length, 1, 1]);
-  }
-
-  private rebuildConstants(): void {
-    tf.dispose(Object.values(this.constants));
-    const s = this.settings;
-    this.constants = {
-      weightDecay: this.perTrial(s.map((o) => o.weightDecay)),
-      beta1: this.perTrial(s.map((o) => o.beta1)),
-      oneMinusBeta1: this.perTrial(s.map((o) => 1 - o.beta1)),
-      beta2: this.perTrial(s.map((o) => o.beta2)),
-      oneMinusBeta2: this.perTrial(s.map((o) => 1 - o.beta2)),
-      eps: this.perTrial(s.map((o) => o.eps)),
-      momentum: this.perTrial(s.map((o) => o.momentum)),
-    };
   }
 
   /**
@@ -94,40 +74,39 @@ export class StackedOptimizer {
     const K = this.trials;
     if (lrs.length !== K) throw new Error(`${lrs.length} learning rates for ${K} trials`);
     this.steps = this.steps.map((t) => t + 1);
-    const c = this.constants;
-    const anyDecay = this.settings.some((o) => o.weightDecay > 0);
-    const lr = this.perTrial(lrs);
-    // Adam's bias corrections, each 1 - beta^t computed in double and rounded once, as Optimizer does.
-    const bc1 = this.type === 'adam' ? this.perTrial(this.settings.map((o, k) => 1 - o.beta1 ** this.steps[k])) : null;
-    const bc2 = this.type === 'adam' ? this.perTrial(this.settings.map((o, k) => 1 - o.beta2 ** this.steps[k])) : null;
+    // Every per-trial number rounded once to float32, as Optimizer's scalar operands are (1 - beta and
+    // the bias corrections 1 - beta^t computed in double first).
+    const f32 = (values: number[]) => values.map(Math.fround);
+    const s = this.settings;
+    const attrs: UpdateAttrs = {
+      type: this.type,
+      weightDecay: f32(s.map((o) => o.weightDecay)),
+      lr: f32(lrs),
+      beta1: f32(s.map((o) => o.beta1)),
+      oneMinusBeta1: f32(s.map((o) => 1 - o.beta1)),
+      beta2: f32(s.map((o) => o.beta2)),
+      oneMinusBeta2: f32(s.map((o) => 1 - o.beta2)),
+      biasCorrection1: f32(s.map((o, k) => 1 - o.beta1 ** this.steps[k])),
+      biasCorrection2: f32(s.map((o, k) => 1 - o.beta2 ** this.steps[k])),
+      eps: f32(s.map((o) => o.eps)),
+      momentum: f32(s.map((o) => o.momentum)),
+    };
+    const none = this.type === 'adam' ? null : tf.zeros([0]);
     for (let l = 0; l < weights.length; l++) {
-      const W = weights[l];
-      const { newW, newM, newV } = tf.tidy((): { newW: tf.Tensor3D; newM: tf.Tensor3D; newV?: tf.Tensor3D } => {
-        // A trial without decay adds W * 0 = ±0, which leaves every gradient value unchanged.
-        const g = anyDecay ? tf.add(grads[l], tf.mul(W, c.weightDecay)) : grads[l];
-        if (this.type === 'sgd') {
-          const buf = tf.add(tf.mul(this.m[l], c.momentum), g) as tf.Tensor3D;
-          return { newW: tf.sub(W, tf.mul(buf, lr)) as tf.Tensor3D, newM: buf };
-        }
-        const m = tf.add(tf.mul(this.m[l], c.beta1), tf.mul(g, c.oneMinusBeta1)) as tf.Tensor3D;
-        const v = tf.add(tf.mul(this.v[l], c.beta2), tf.mul(tf.square(g), c.oneMinusBeta2)) as tf.Tensor3D;
-        const mHat = tf.div(m, bc1!);
-        const vHat = tf.div(v, bc2!);
-        return { newW: tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), c.eps)), lr)) as tf.Tensor3D, newM: m, newV: v };
-      });
-      W.dispose();
+      const [newW, newM, newV] = runTypedKernel(updateKernel, [weights[l], grads[l], this.m[l], this.v[l] ?? none!], attrs) as tf.Tensor3D[];
+      weights[l].dispose();
       weights[l] = newW;
       this.m[l].dispose();
       this.m[l] = newM;
-      if (newV) {
+      if (this.type === 'adam') {
         this.v[l].dispose();
         this.v[l] = newV;
-      }
+      } else newV.dispose();
     }
-    tf.dispose([lr, ...(bc1 ? [bc1, bc2!] : [])]);
+    none?.dispose();
   }
 
   dispose(): void {
-    tf.dispose([...this.m, ...this.v, ...Object.values(this.constants)]);
+    tf.dispose([...this.m, ...this.v]);
   }
 }

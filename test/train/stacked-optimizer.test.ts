@@ -12,7 +12,7 @@ import { StackedOptimizer } from '../../src/train/stacked-optimizer.js';
  */
 
 const ADAM: OptimizerSettings = { type: 'adam', lr: 0.0019, weightDecay: 6.5e-7, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 };
-const SHAPES: [number, number][] = [[5, 7], [7, 3]];
+const SHAPES: [number, number][] = [[5, 120], [120, 3]]; // the twin network
 
 function randomMatrix(rng: MT19937, [r, c]: [number, number], scale: number): number[][] {
   return Array.from({ length: r }, () => Array.from({ length: c }, () => Math.fround(scale * rng.gauss())));
