@@ -1,42 +1,103 @@
-// Sweep throughput: forty-epoch twin trials per hour on this machine, with 1 and 2 worker processes
-// sharing one SQLite study (one trial per process at a time). Writes results/bench-sweep.json.
+// Sweep throughput: forty-epoch twin trials per hour on this machine, through `s2prop sweep run` with
+// one SQLite study per run: one trial per worker process at a time (1 and 2 workers), and stacked
+// trials (`--stack K`: K trials of the same shape trained together in one tensor program, K = 2, 4, 8,
+// with 1 and 2 workers). Same trials everywhere (random learning rates, seed 0). Writes
+// results/bench-sweep.json.
 //
-//   npm run build && node scripts/bench-sweep.mjs [--trials 6]
+//   npm run build && node scripts/bench-sweep.mjs [--trials 16] [--stacks 1,2,4,8] [--workers 1,2] [--epochs 40]
+//
+// Besides the wall-clock rate, each run records the CPU time of all its processes (user + system, from
+// the shell's `times`), which depends much less on other load on a shared machine: 3600 / cpuSecondsPerTrial
+// is the rate one dedicated core would give.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const i = process.argv.indexOf('--trials');
-const trials = i >= 0 ? Number(process.argv[i + 1]) : 6;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const trials = Number(arg('trials', '16'));
+const epochs = Number(arg('epochs', '40'));
+const stacks = arg('stacks', '1,2,4,8').split(',').map(Number);
+const workerCounts = arg('workers', '1,2').split(',').map(Number);
+const NODE_FLAGS = ['--no-wasm-dynamic-tiering'];
 const work = mkdtempSync(join(tmpdir(), 's2prop-bench-sweep-'));
 const space = {
   format: 's2prop-space',
   version: 1,
   base: { preset: 'twin', settings: {} },
   objective: { metric: 'validationAccuracy', direction: 'maximize' },
-  budget: { trials, epochs: 40 },
+  budget: { trials, epochs },
   sampler: { type: 'random', seed: 0 },
   parameters: { 'optimizer.lr': { type: 'loguniform', low: 0.001, high: 0.004 } },
 };
 writeFileSync(join(work, 'space.json'), JSON.stringify(space));
 
-const runs = [];
-for (const workers of [1, 2]) {
-  const study = join(work, `study-${workers}.db`);
+/** Run a command under bash and return its wall seconds and the CPU seconds of it and its descendants. */
+function timed(argv) {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'dist/cli/main.js'), 'sweep', 'run', '--space', join(work, 'space.json'), '--study', study, '--workers', String(workers), '--backend', 'wasm'], { encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `${quoted} >/dev/null 2>"$0.err"; rc=$?; times; exit $rc`, join(work, 'last')], { encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(r.stderr);
-  const row = { workers, trials, epochsPerTrial: 40, seconds: +seconds.toFixed(1), trialsPerHour: Math.round((trials / seconds) * 3600) };
-  console.log(JSON.stringify(row));
-  runs.push(row);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed:\n${r.stderr}${r.stdout}`);
+  // `times`: the shell's user/system times, then its children's, as 0m1.234s.
+  const children = r.stdout.trim().split('\n')[1].split(/\s+/);
+  const toSeconds = (s) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(s);
+    return Number(m[1]) * 60 + Number(m[2]);
+  };
+  return { seconds, cpuSeconds: toSeconds(children[0]) + toSeconds(children[1]) };
+}
+
+const runs = [];
+for (const stack of stacks) {
+  for (const workers of workerCounts) {
+    const study = join(work, `study-${stack}-${workers}.db`);
+    const load = loadavg()[0];
+    const { seconds, cpuSeconds } = timed([
+      process.execPath, ...NODE_FLAGS, join(root, 'dist/cli/main.js'), 'sweep', 'run', '--space', join(work, 'space.json'), '--study', study,
+      '--workers', String(workers), '--stack', String(stack), '--backend', 'wasm',
+    ]);
+    const row = {
+      workers,
+      stack,
+      trials,
+      epochsPerTrial: epochs,
+      seconds: +seconds.toFixed(1),
+      trialsPerHour: Math.round((trials / seconds) * 3600),
+      cpuSeconds: +cpuSeconds.toFixed(1),
+      cpuSecondsPerTrial: +(cpuSeconds / trials).toFixed(2),
+      trialsPerCpuHour: Math.round((trials / cpuSeconds) * 3600),
+      loadAverageBefore: +load.toFixed(2),
+    };
+    console.log(JSON.stringify(row));
+    runs.push(row);
+  }
 }
 rmSync(work, { recursive: true, force: true });
 mkdirSync(join(root, 'results'), { recursive: true });
 writeFileSync(
   join(root, 'results/bench-sweep.json'),
-  JSON.stringify({ what: 'forty-epoch twin trials per hour (canonical splits, wasm), one trial per worker process, SQLite study; stacked trials in one tensor program are not implemented yet', machine: { cpus: cpus().length, node: process.version }, date: new Date().toISOString().slice(0, 10), runs }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      what:
+        'forty-epoch twin trials per hour (canonical splits, wasm) through s2prop sweep run with a SQLite study: stack 1 = one trial per worker process at a time; ' +
+        'stack K = each worker trains K trials of the same shape together in one tensor program (--stack K). trialsPerCpuHour = trials per hour of CPU time of all processes.',
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        nodeFlags: NODE_FLAGS,
+        shared: 'the machine may have been shared with other jobs while this ran: loadAverageBefore is the 1-minute load average when each run started (2 cores); wall-clock rates drop under load, CPU-time rates much less',
+      },
+      date: new Date().toISOString().slice(0, 10),
+      runs,
+    },
+    null,
+    2,
+  ) + '\n',
 );

@@ -12,7 +12,8 @@ import { openStore } from '../sweep/store/open-store.js';
 import { redactUrl } from '../sweep/store/postgres-store.js';
 import { parseSpace, loadSpaceFile, type SearchSpace } from '../sweep/space/space-file.js';
 import type { StudyStore, Trial } from '../sweep/types.js';
-import { runWorker, trialConfig } from '../sweep/worker.js';
+import { runStackedWorker } from '../sweep/stacked-worker.js';
+import { runWorker, trialConfig, type WorkerOptions } from '../sweep/worker.js';
 import { train } from '../train/trainer.js';
 import { CANONICAL_DATA } from '../data/sources.js';
 import { positiveInt, startBackend } from './common.js';
@@ -27,6 +28,7 @@ interface Args {
   staleAfter: number;
   out?: string;
   repeatBest?: number;
+  stack: number;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -66,7 +68,7 @@ async function openExisting(args: Args): Promise<{ store: StudyStore; space: Sea
 
 function spawnWorker(args: Args, index: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--no-wasm-dynamic-tiering', MAIN, 'sweep', 'worker', '--study', args.study, '--name', args.name, '--backend', args.backend, '--stale-after', String(args.staleAfter)], {
+    const child = spawn(process.execPath, ['--no-wasm-dynamic-tiering', MAIN, 'sweep', 'worker', '--study', args.study, '--name', args.name, '--backend', args.backend, '--stale-after', String(args.staleAfter), '--stack', String(args.stack)], {
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => process.stderr.write(d.replace(/^(?=.)/gm, `[worker ${index}] `)));
@@ -88,8 +90,10 @@ export const sweepCommand: CommandModule<object, Args> = {
       .option('stale-after', { type: 'number', default: 60, describe: 'seconds without a heartbeat after which a running trial is re-run' })
       .option('out', { type: 'string', describe: 'folder for export (trials.csv, best-config.json)' })
       .option('repeat-best', { type: 'number', describe: 're-train the best configuration with this many seeds (best)' })
+      .option('stack', { type: 'number', default: 1, describe: 'train up to this many trials of the same shape together in each worker, as one tensor program (run, worker)' })
       .strict() as never,
   handler: async (args) => {
+    const stack = positiveInt('stack', args.stack);
     if (args.action === 'run' || args.action === 'create') {
       if (!args.space) throw new UserError(`sweep ${args.action}: --space is required (the search space file)`);
       const space = loadSpaceFile(args.space);
@@ -113,7 +117,7 @@ export const sweepCommand: CommandModule<object, Args> = {
       if (args.action === 'worker') {
         const backend = await startBackend(args.backend);
         const deadline = space.budget.seconds ? Date.now() + space.budget.seconds * 1000 : undefined;
-        const ran = await runWorker({
+        const options: WorkerOptions = {
           store,
           space,
           backend,
@@ -122,7 +126,8 @@ export const sweepCommand: CommandModule<object, Args> = {
           onTrial: (e) => {
             if (e.type === 'finish') process.stderr.write(`trial ${e.trial.number}: ${e.state}${e.value === null || e.value === undefined ? '' : `, ${space.objective.metric} ${formatValue(e.value)}`}\n`);
           },
-        });
+        };
+        const ran = await (stack > 1 ? runStackedWorker({ ...options, stack }) : runWorker(options));
         process.stderr.write(`worker finished ${ran} trial(s)\n`);
         return;
       }

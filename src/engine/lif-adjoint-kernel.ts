@@ -1,4 +1,5 @@
 import { StepSpikeLists } from './spike-lists.js';
+import { trialLayout } from './trial-axis.js';
 import type { TypedKernel } from './typed-kernel.js';
 
 export interface LifAdjointAttrs {
@@ -19,7 +20,9 @@ const fround = Math.fround;
  * all EventProp ever needs (errors travel only where spikes were).
  *
  * inputs: sIn bool [B, T, Nin], s bool [B, T, N], D float32 [B, T, N], e float32 [B, T, N], W [Nin, N]
- * outputs: G float32 [Nin, N] (summed over the batch), epsIn float32 [B, T, Nin] ([0] if not wanted)
+ *         or [K, Nin, N] for K stacked trials (trial-axis.ts: sample b belongs to trial floor(b / (B / K)))
+ * outputs: G float32 shaped as W (summed over the batch, or over each trial's samples), epsIn float32
+ *          [B, T, Nin] ([0] if not wanted)
  *
  * Float32, every operation rounded, in the contract's order. A neuron's adjoint depends only on its own
  * errors, so the loop runs neuron by neuron (lamV, lamI in registers) and skips the stretch before its
@@ -41,18 +44,20 @@ export const lifAdjointKernel: TypedKernel<LifAdjointAttrs> = {
   computeWasm(heap, [sIn, s, D, e, W], [sInShape, , , , wShape], [G, epsIn], attrs) {
     const { alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn } = attrs;
     const [B, T, Nin] = sInShape;
+    const { neurons: N, perTrial } = trialLayout(B, wShape);
     const lists = heap.malloc(4 * (T + 1 + T * Nin));
-    heap.kernels.lif_adjoint(sIn, s, D, e, W, G, epsIn, B, T, Nin, wShape[1], alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn ? 1 : 0, lists, lists + 4 * (T + 1));
+    heap.kernels.lif_adjoint(sIn, s, D, e, W, G, epsIn, B, T, Nin, N, alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn ? 1 : 0, lists, lists + 4 * (T + 1), perTrial);
     heap.free(lists);
   },
   compute([sIn, s, D, e, W], [sInShape, , , , wShape], [G, epsIn], attrs) {
     const { alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn } = attrs;
     const [B, T, Nin] = sInShape;
-    const N = wShape[1];
+    const { neurons: N, perTrial } = trialLayout(B, wShape);
     const inputs = new StepSpikeLists(T, Nin);
     const { start, index } = inputs;
     for (let b = 0; b < B; b++) {
       inputs.load(sIn, b);
+      const w0 = Math.floor(b / perTrial) * Nin * N; // this sample's trial's weights and gradient
       for (let j = 0; j < N; j++) {
         let lamV = 0;
         let lamI = 0;
@@ -66,7 +71,7 @@ export const lifAdjointKernel: TypedKernel<LifAdjointAttrs> = {
             for (let q = from; q < to; q++) {
               const k = index[q];
               const o = (b * T + i) * Nin + k;
-              epsIn[o] = fround(epsIn[o] + fround(W[k * N + j] * diff));
+              epsIn[o] = fround(epsIn[o] + fround(W[w0 + k * N + j] * diff));
             }
           }
           // 2. lamI[i] = alpha*lamI[i+1] + (1-alpha)*lamV[i+1]
@@ -80,7 +85,7 @@ export const lifAdjointKernel: TypedKernel<LifAdjointAttrs> = {
           if (from < to) {
             const g = fround(tauSynSeconds * lamI);
             for (let q = from; q < to; q++) {
-              const o = index[q] * N + j;
+              const o = w0 + index[q] * N + j;
               G[o] = fround(G[o] - g);
             }
           }

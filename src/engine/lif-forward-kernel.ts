@@ -1,4 +1,5 @@
 import { StepSpikeLists } from './spike-lists.js';
+import { trialLayout } from './trial-axis.js';
 import type { TypedKernel } from './typed-kernel.js';
 
 export interface LifForwardAttrs {
@@ -13,7 +14,8 @@ const fround = Math.fround;
 /**
  * The LIF forward recurrence of one layer over the whole window (eventprop.md, "Forward pass").
  *
- * inputs: sIn bool [B, T, Nin], W float32 [Nin, N]
+ * inputs: sIn bool [B, T, Nin], W float32 [Nin, N], or [K, Nin, N] for K stacked trials (trial-axis.ts:
+ *         sample b runs with W[floor(b / (B / K))])
  * outputs: s bool [B, T, N] (spikes), D float32 [B, T, N] (I - Vpre at spike steps, 0 elsewhere)
  *
  * Float32 arithmetic in the contract's order: every operation is rounded with Math.fround (exact float32
@@ -30,7 +32,7 @@ export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
   inputNames: ['sIn', 'W'],
   outputs([sInShape, wShape]) {
     const [B, T] = sInShape;
-    const N = wShape[1];
+    const N = trialLayout(B, wShape).neurons;
     return [
       { shape: [B, T, N], dtype: 'bool' },
       { shape: [B, T, N], dtype: 'float32' },
@@ -38,24 +40,26 @@ export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
   },
   computeWasm(heap, [sIn, W], [sInShape, wShape], [s, D], { alpha, beta, oneMinusBeta, threshold }) {
     const [B, T, Nin] = sInShape;
+    const { neurons: N, perTrial } = trialLayout(B, wShape);
     const lists = heap.malloc(4 * (T + 1 + T * Nin));
-    heap.kernels.lif_forward(sIn, W, s, D, B, T, Nin, wShape[1], alpha, beta, oneMinusBeta, threshold, lists, lists + 4 * (T + 1));
+    heap.kernels.lif_forward(sIn, W, s, D, B, T, Nin, N, alpha, beta, oneMinusBeta, threshold, lists, lists + 4 * (T + 1), perTrial);
     heap.free(lists);
   },
   compute([sIn, W], [sInShape, wShape], [s, D], { alpha, beta, oneMinusBeta, threshold }) {
     const [B, T, Nin] = sInShape;
-    const N = wShape[1];
+    const { neurons: N, perTrial } = trialLayout(B, wShape);
     const inputs = new StepSpikeLists(T, Nin);
     const { start, index } = inputs;
     for (let b = 0; b < B; b++) {
       inputs.load(sIn, b);
+      const w0 = Math.floor(b / perTrial) * Nin * N; // this sample's trial's weights
       for (let j = 0; j < N; j++) {
         let I = 0;
         let V = 0;
         for (let i = 1; i < T; i++) {
           // 1. I = alpha*I + s_in[i-1] . W   (x summed over the inputs that spiked at i-1, ascending)
           let x = 0;
-          for (let q = start[i - 1], end = start[i]; q < end; q++) x = fround(x + W[index[q] * N + j]);
+          for (let q = start[i - 1], end = start[i]; q < end; q++) x = fround(x + W[w0 + index[q] * N + j]);
           I = fround(fround(alpha * I) + x);
           // 2. V = beta*V + (1-beta)*I   (with the updated I)
           V = fround(fround(beta * V) + fround(oneMinusBeta * I));

@@ -2,21 +2,32 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NeuronConstants } from '../model/neuron.js';
 import { lifAdjointKernel } from './lif-adjoint-kernel.js';
 import { lifForwardKernel } from './lif-forward-kernel.js';
-import { ttfsLossKernel } from './ttfs-loss-kernel.js';
+import { ttfsLossKernel, type TtfsLoss } from './ttfs-loss-kernel.js';
 import { runTypedKernel } from './typed-kernel.js';
 
-/** Loss settings with the contract's names (`a` is the regulariser strength, called `alpha` in files). */
-export interface TtfsLoss {
-  xi: number;
-  a: number;
-  tau1: number;
-}
+export type { TtfsLoss };
 
 /** A network as the engine runs it: weights as tensors [inputs][outputs], one per layer. */
 export interface EngineNetwork {
   weights: tf.Tensor2D[];
   constants: NeuronConstants;
   loss: TtfsLoss;
+}
+
+/**
+ * K networks of the same shape run as one (trial-axis.ts): weights stacked [K, inputs, outputs] per
+ * layer, a loss setting per trial; a batch holds the trials' samples one trial after another.
+ */
+export interface StackedNetwork {
+  weights: tf.Tensor3D[];
+  constants: NeuronConstants;
+  losses: TtfsLoss[];
+}
+
+/** What forward and backward need: one network, or stacked ones. */
+interface LayeredWeights<W extends tf.Tensor2D | tf.Tensor3D> {
+  weights: W[];
+  constants: NeuronConstants;
 }
 
 /** Everything the backward pass needs from the forward pass; dispose with `disposeTrace`. */
@@ -37,7 +48,7 @@ export interface LossResult {
 }
 
 /** Forward pass through all layers: one kernel per layer, the whole window at once. */
-export function forward(net: EngineNetwork, input: tf.Tensor3D): ForwardTrace {
+export function forward(net: LayeredWeights<tf.Tensor2D | tf.Tensor3D>, input: tf.Tensor3D): ForwardTrace {
   const { alpha, beta, oneMinusBeta, threshold } = net.constants;
   const spikes: tf.Tensor3D[] = [input];
   const D: tf.Tensor3D[] = [];
@@ -56,17 +67,26 @@ export function forward(net: EngineNetwork, input: tf.Tensor3D): ForwardTrace {
 
 /** First-spike loss and the errors it injects into the output layer. */
 export function ttfsLoss(net: EngineNetwork, output: tf.Tensor3D, labels: tf.Tensor1D, batchSize?: number): LossResult {
-  const [firstSpikes, terms, errors] = runTypedKernel(ttfsLossKernel, [output, labels], {
-    ...net.loss,
-    batchSize: batchSize ?? output.shape[0],
-  });
+  return lossOf([net.loss], output, labels, batchSize ?? output.shape[0]);
+}
+
+/** The same for stacked trials: each trial's samples with its own loss settings and 1/B (B per trial). */
+export function stackedTtfsLoss(net: StackedNetwork, output: tf.Tensor3D, labels: tf.Tensor1D): LossResult {
+  return lossOf(net.losses, output, labels, output.shape[0] / net.losses.length);
+}
+
+function lossOf(losses: TtfsLoss[], output: tf.Tensor3D, labels: tf.Tensor1D, batchSize: number): LossResult {
+  const [firstSpikes, terms, errors] = runTypedKernel(ttfsLossKernel, [output, labels], { losses, batchSize });
   return { firstSpikes: firstSpikes as tf.Tensor2D, terms: terms as tf.Tensor2D, errors: errors as tf.Tensor3D };
 }
 
-/** Backward pass: one adjoint kernel per layer, output layer first. Returns dL/dW per layer. */
-export function backward(net: EngineNetwork, trace: ForwardTrace, outputErrors: tf.Tensor3D): tf.Tensor2D[] {
+/**
+ * Backward pass: one adjoint kernel per layer, output layer first. Returns dL/dW per layer, shaped as
+ * the weights (per trial for stacked weights).
+ */
+export function backward<W extends tf.Tensor2D | tf.Tensor3D>(net: LayeredWeights<W>, trace: ForwardTrace, outputErrors: tf.Tensor3D): W[] {
   const { alpha, beta, oneMinusAlpha, eps, tauSynSeconds } = net.constants;
-  const grads: tf.Tensor2D[] = new Array(net.weights.length);
+  const grads: W[] = new Array(net.weights.length);
   let e = outputErrors;
   for (let l = net.weights.length - 1; l >= 0; l--) {
     const [G, epsIn] = runTypedKernel(
@@ -74,7 +94,7 @@ export function backward(net: EngineNetwork, trace: ForwardTrace, outputErrors: 
       [trace.spikes[l], trace.spikes[l + 1], trace.D[l], e, net.weights[l]],
       { alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn: l > 0 },
     );
-    grads[l] = G as tf.Tensor2D;
+    grads[l] = G as W;
     if (e !== outputErrors) e.dispose();
     e = epsIn as tf.Tensor3D;
   }

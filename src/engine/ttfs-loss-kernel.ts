@@ -1,11 +1,22 @@
 import type { TypedKernel } from './typed-kernel.js';
 
-export interface TtfsLossAttrs {
+/** Loss settings with the contract's names (`a` is the regulariser strength, called `alpha` in files). */
+export interface TtfsLoss {
   xi: number;
-  /** Regulariser strength `a` of the contract. */
   a: number;
   tau1: number;
-  /** The B of the 1/B in the injected error: the whole batch, even when it is computed in parts. */
+}
+
+export interface TtfsLossAttrs {
+  /**
+   * The loss settings of each trial in the batch: one for a single network; K for K stacked trials
+   * (trial-axis.ts), whose samples follow one another, B / K each.
+   */
+  losses: TtfsLoss[];
+  /**
+   * The B of the 1/B in the injected error: the whole batch (of one trial, when stacked), even when it
+   * is computed in parts.
+   */
   batchSize: number;
 }
 
@@ -13,7 +24,7 @@ export interface TtfsLossAttrs {
  * Time-to-first-spike loss of the output layer (eventprop.md, "Time-to-first-spike loss"), in float64,
  * results stored as float32.
  *
- * inputs: s bool [B, T, N] output spikes, labels int32 [B]
+ * inputs: s bool [B, T, N] output spikes, labels int32 [B] (sample b uses losses[floor(b / (B / K))])
  * outputs: firstSpikes int32 [B, N] (T when silent), terms float32 [B, 2] (CE, R per sample),
  *          e float32 [B, T, N] (dL/dt_n at step t_n; none when t_n >= T-1)
  */
@@ -28,11 +39,15 @@ export const ttfsLossKernel: TypedKernel<TtfsLossAttrs> = {
       { shape: sShape, dtype: 'float32' },
     ];
   },
-  compute([s, labels], [sShape], [first, terms, e], { xi, a, tau1, batchSize }) {
+  compute([s, labels], [sShape], [first, terms, e], { losses, batchSize }) {
     const [B, T, N] = sShape;
+    const K = losses.length;
+    if (K < 1 || B % K !== 0) throw new Error(`a batch of ${B} samples does not split into ${K} trials`);
+    const perTrial = B / K;
     const t = new Float64Array(N);
     const p = new Float64Array(N);
     for (let b = 0; b < B; b++) {
+      const { xi, a, tau1 } = losses[Math.floor(b / perTrial)];
       for (let n = 0; n < N; n++) {
         let tn = T;
         for (let i = 0; i < T; i++) {

@@ -39,7 +39,7 @@ export function predict(firstSpikes: Int32Array, outputs: number): Int32Array {
   return pred;
 }
 
-function summarise(terms: Float32Array, first: Int32Array, labels: ArrayLike<number>, outputs: number): BatchOutcome {
+export function summarise(terms: Float32Array, first: Int32Array, labels: ArrayLike<number>, outputs: number): BatchOutcome {
   let ceSum = 0;
   let rSum = 0;
   for (let b = 0; b < labels.length; b++) {
@@ -52,7 +52,7 @@ function summarise(terms: Float32Array, first: Int32Array, labels: ArrayLike<num
   return { ceSum, rSum, correct, predictions, firstSpikes: first };
 }
 
-function batchLabels(set: EncodedSet, order: ArrayLike<number>): Int32Array {
+export function batchLabels(set: EncodedSet, order: ArrayLike<number>): Int32Array {
   return Int32Array.from(order as ArrayLike<number>, (s) => set.labels[s]);
 }
 

@@ -10,7 +10,7 @@ import { initModel } from '../model/init.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
 import type { ModelFile, Quantisation } from '../model/schema.js';
 import { checkModelAgrees, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
-import { encodeSet, runBatch } from './batch-runner.js';
+import { encodeSet, runBatch, type EncodedSet } from './batch-runner.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { Optimizer, scheduledLr } from './optimizer.js';
@@ -63,7 +63,7 @@ function configKey(config: TrainConfig): string {
   return JSON.stringify(rest);
 }
 
-function withWeights(model: ModelFile, weights: number[][][]): ModelFile {
+export function withWeights(model: ModelFile, weights: number[][][]): ModelFile {
   return { ...model, layers: weights.map((w) => ({ weights: w })) };
 }
 
@@ -81,6 +81,85 @@ function checkInitFitsData(init: { path: string; model: ModelFile }, inputs: num
   }
   if (model.features && model.features.join(',') !== features.join(',')) {
     throw new UserError(`${path}: the model's features are ${model.features.join(',')}, the training data's columns are ${features.join(',')}`);
+  }
+}
+
+/** The best epoch so far of a run (its master weights), as checkpoints keep it. */
+export type BestEpoch = NonNullable<Checkpoint['best']>;
+
+/** The metrics row of an epoch: training sums over the epoch's batches, the validation of its end. */
+export function epochMetrics(
+  epoch: number,
+  lr: number,
+  train: { ceSum: number; rSum: number; correct: number; count: number },
+  val: Evaluation,
+  trainSeconds: number,
+  evalSeconds: number,
+): EpochMetrics {
+  const metrics: EpochMetrics = {
+    epoch,
+    lr,
+    trainLoss: (train.ceSum + train.rSum) / train.count,
+    trainAccuracy: train.correct / train.count,
+    validationLoss: val.loss,
+    validationAccuracy: val.accuracy,
+  };
+  val.spikesPerSample.forEach((s, l) => (metrics[`spikesPerSample${l + 1}`] = s));
+  val.silentNeurons.forEach((s, l) => (metrics[`silentNeurons${l + 1}`] = s));
+  metrics.trainSeconds = trainSeconds;
+  metrics.evalSeconds = evalSeconds;
+  return metrics;
+}
+
+/** Model selection: a higher validation accuracy, or the same with a lower validation loss. */
+export function improves(val: Evaluation, best: BestEpoch | null): boolean {
+  return !best || val.accuracy > best.accuracy || (val.accuracy === best.accuracy && val.loss < best.loss);
+}
+
+/**
+ * The result of a run: the model of the best validation epoch (its master weights; the network runs
+ * them quantised when the model records a quantisation), with its validation and, for it alone, test
+ * evaluation, provenance and metrics.
+ */
+export function selectedResult(run: {
+  template: ModelFile;
+  best: BestEpoch;
+  config: TrainConfig;
+  backend: string;
+  data: DataSpec;
+  history: EpochMetrics[];
+  validationSet: EncodedSet;
+  testSet: EncodedSet;
+}): TrainResult {
+  const { best, config } = run;
+  const chosen = withWeights(run.template, best.weights);
+  const net = networkFromModel(chosen);
+  try {
+    const validation = evaluate(net, run.validationSet, config.evalBatch);
+    const test = evaluate(net, run.testSet, config.evalBatch);
+    const model: ModelFile = {
+      ...chosen,
+      provenance: {
+        ...chosen.provenance!,
+        epochs: config.epochs,
+        bestEpoch: best.epoch,
+        batch: config.batch,
+        backend: run.backend,
+        data: run.data,
+        trainedOn: 'tensor-engine',
+        config: config as unknown as Record<string, unknown>,
+      },
+      metrics: {
+        bestEpoch: best.epoch,
+        validationAccuracy: validation.accuracy,
+        validationLoss: validation.loss,
+        testAccuracy: test.accuracy,
+        testLoss: test.loss,
+      },
+    };
+    return { model, history: run.history, bestEpoch: best.epoch, validation, test };
+  } finally {
+    net.weights.forEach((w) => w.dispose());
   }
 }
 
@@ -172,20 +251,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t1 = performance.now();
       const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch));
       const evalSeconds = (performance.now() - t1) / 1000;
-      const metrics: EpochMetrics = {
-        epoch: epoch + 1,
-        lr,
-        trainLoss: (ceSum + rSum) / trainSet.count,
-        trainAccuracy: correct / trainSet.count,
-        validationLoss: val.loss,
-        validationAccuracy: val.accuracy,
-      };
-      val.spikesPerSample.forEach((s, l) => (metrics[`spikesPerSample${l + 1}`] = s));
-      val.silentNeurons.forEach((s, l) => (metrics[`silentNeurons${l + 1}`] = s));
-      metrics.trainSeconds = trainSeconds;
-      metrics.evalSeconds = evalSeconds;
+      const metrics = epochMetrics(epoch + 1, lr, { ceSum, rSum, correct, count: trainSet.count }, val, trainSeconds, evalSeconds);
       history.push(metrics);
-      const isBest = !best || val.accuracy > best.accuracy || (val.accuracy === best.accuracy && val.loss < best.loss);
+      const isBest = improves(val, best);
       const current = weightsToArrays(net.weights);
       if (isBest) best = { epoch: epoch + 1, accuracy: val.accuracy, loss: val.loss, weights: current };
       if (opts.checkpointPath) {
@@ -210,34 +278,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
 
-    // The selected model: best validation epoch (its master weights; the network runs them quantised
-    // when the model records a quantisation). Test is evaluated for it alone, at the end.
-    net.weights.forEach((w) => w.dispose());
-    net.weights = networkFromModel(withWeights(template, best.weights)).weights;
-    const validation = evaluate(net, validationSet, config.evalBatch);
-    const test = evaluate(net, encodeSet(sets.test, enc), config.evalBatch);
-    template = withWeights(template, best.weights);
-    const model: ModelFile = {
-      ...template,
-      provenance: {
-        ...template.provenance!,
-        epochs: config.epochs,
-        bestEpoch: best.epoch,
-        batch: config.batch,
-        backend: opts.backend,
-        data: opts.data,
-        trainedOn: 'tensor-engine',
-        config: config as unknown as Record<string, unknown>,
-      },
-      metrics: {
-        bestEpoch: best.epoch,
-        validationAccuracy: validation.accuracy,
-        validationLoss: validation.loss,
-        testAccuracy: test.accuracy,
-        testLoss: test.loss,
-      },
-    };
-    return { model, history, bestEpoch: best.epoch, validation, test };
+    return selectedResult({ template, best, config, backend: opts.backend, data: opts.data, history, validationSet, testSet: encodeSet(sets.test, enc) });
   } finally {
     net.weights.forEach((w) => w.dispose());
     optimizer.dispose();

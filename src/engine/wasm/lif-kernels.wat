@@ -2,7 +2,9 @@
 ;; the same order as lif-forward-kernel.ts and lif-adjoint-kernel.ts (read those for the equations), but
 ;; in native float32 (wasm f32 arithmetic is IEEE single precision, never fused) and four neurons per
 ;; SIMD vector. They work in place on the backend's heap: every pointer is a byte offset into the
-;; memory imported from the tfjs wasm module. Bool tensors are one byte per element.
+;; memory imported from the tfjs wasm module. Bool tensors are one byte per element. Stacked trials
+;; (trial-axis.ts): W and G hold one [Nin, N] matrix per trial, and sample b uses the matrix of trial
+;; floor(b / perTrial) (perTrial = B for a single network).
 
 (module
   (import "env" "memory" (memory 1))
@@ -43,8 +45,8 @@
         (param $sIn i32) (param $W i32) (param $s i32) (param $D i32)
         (param $B i32) (param $T i32) (param $Nin i32) (param $N i32)
         (param $alpha f32) (param $beta f32) (param $omb f32) (param $theta f32)
-        (param $start i32) (param $index i32)
-    (local $b i32) (local $j i32) (local $i i32) (local $q i32) (local $end i32) (local $o i32)
+        (param $start i32) (param $index i32) (param $perTrial i32)
+    (local $Wb i32) (local $b i32) (local $j i32) (local $i i32) (local $q i32) (local $end i32) (local $o i32)
     (local $x v128) (local $I v128) (local $V v128) (local $m v128)
     (local $xs f32) (local $Is f32) (local $Vs f32)
     (local $alphaV v128) (local $betaV v128) (local $ombV v128) (local $thetaV v128)
@@ -55,6 +57,9 @@
     (block $bdone (loop $bloop
       (br_if $bdone (i32.ge_u (local.get $b) (local.get $B)))
       (call $load_lists (local.get $sIn) (local.get $b) (local.get $T) (local.get $Nin) (local.get $start) (local.get $index))
+      ;; this sample's trial's weights: W + floor(b / perTrial) * Nin * N floats
+      (local.set $Wb (i32.add (local.get $W) (i32.shl
+        (i32.mul (i32.div_u (local.get $b) (local.get $perTrial)) (i32.mul (local.get $Nin) (local.get $N))) (i32.const 2))))
       (local.set $j (i32.const 0))
       ;; four neurons per vector
       (block $vdone (loop $vloop
@@ -71,7 +76,7 @@
           (block $qdone (loop $qloop
             (br_if $qdone (i32.ge_u (local.get $q) (local.get $end)))
             (local.set $x (f32x4.add (local.get $x)
-              (v128.load (i32.add (local.get $W) (i32.shl
+              (v128.load (i32.add (local.get $Wb) (i32.shl
                 (i32.add (i32.mul (i32.load (i32.add (local.get $index) (i32.shl (local.get $q) (i32.const 2)))) (local.get $N)) (local.get $j))
                 (i32.const 2))))))
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
@@ -119,7 +124,7 @@
           (block $qdone2 (loop $qloop2
             (br_if $qdone2 (i32.ge_u (local.get $q) (local.get $end)))
             (local.set $xs (f32.add (local.get $xs)
-              (f32.load (i32.add (local.get $W) (i32.shl
+              (f32.load (i32.add (local.get $Wb) (i32.shl
                 (i32.add (i32.mul (i32.load (i32.add (local.get $index) (i32.shl (local.get $q) (i32.const 2)))) (local.get $N)) (local.get $j))
                 (i32.const 2))))))
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
@@ -171,8 +176,8 @@
         (param $sIn i32) (param $s i32) (param $D i32) (param $e i32) (param $W i32) (param $G i32) (param $epsIn i32)
         (param $B i32) (param $T i32) (param $Nin i32) (param $N i32)
         (param $alpha f32) (param $beta f32) (param $oma f32) (param $eps f32) (param $tau f32) (param $wantEps i32)
-        (param $start i32) (param $index i32)
-    (local $b i32) (local $j i32) (local $i i32) (local $q i32) (local $from i32) (local $to i32)
+        (param $start i32) (param $index i32) (param $perTrial i32)
+    (local $Wb i32) (local $Gb i32) (local $b i32) (local $j i32) (local $i i32) (local $q i32) (local $from i32) (local $to i32)
     (local $next i32) (local $o i32) (local $k i32) (local $acc f32)
     (local $lamV v128) (local $lamI v128) (local $nV v128) (local $d v128) (local $prod v128) (local $g v128) (local $sm v128)
     (local $lamVs f32) (local $lamIs f32) (local $nVs f32) (local $ds f32) (local $gs f32)
@@ -185,6 +190,10 @@
     (block $bdone (loop $bloop
       (br_if $bdone (i32.ge_u (local.get $b) (local.get $B)))
       (call $load_lists (local.get $sIn) (local.get $b) (local.get $T) (local.get $Nin) (local.get $start) (local.get $index))
+      ;; this sample's trial's weights and gradient: W, G + floor(b / perTrial) * Nin * N floats
+      (local.set $Wb (i32.add (local.get $W) (i32.shl
+        (i32.mul (i32.div_u (local.get $b) (local.get $perTrial)) (i32.mul (local.get $Nin) (local.get $N))) (i32.const 2))))
+      (local.set $Gb (i32.add (local.get $G) (i32.sub (local.get $Wb) (local.get $W))))
       (local.set $j (i32.const 0))
       ;; four neurons per vector, from the latest first error of the four (lanes not yet live stay exactly zero)
       (block $vdone (loop $vloop
@@ -209,7 +218,7 @@
                   (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $T)) (local.get $i)) (local.get $Nin)) (local.get $k))
                   (i32.const 2))))
                 (local.set $prod (f32x4.mul (local.get $d)
-                  (v128.load (i32.add (local.get $W) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $N)) (local.get $j)) (i32.const 2))))))
+                  (v128.load (i32.add (local.get $Wb) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $N)) (local.get $j)) (i32.const 2))))))
                 (local.set $acc (f32.load (local.get $o)))
                 (local.set $acc (f32.add (local.get $acc) (f32x4.extract_lane 0 (local.get $prod))))
                 (local.set $acc (f32.add (local.get $acc) (f32x4.extract_lane 1 (local.get $prod))))
@@ -242,7 +251,7 @@
               (local.set $q (local.get $from))
               (block $gdone (loop $gloop
                 (br_if $gdone (i32.ge_u (local.get $q) (local.get $to)))
-                (local.set $o (i32.add (local.get $G) (i32.shl
+                (local.set $o (i32.add (local.get $Gb) (i32.shl
                   (i32.add (i32.mul (i32.load (i32.add (local.get $index) (i32.shl (local.get $q) (i32.const 2)))) (local.get $N)) (local.get $j))
                   (i32.const 2))))
                 (v128.store (local.get $o) (f32x4.sub (v128.load (local.get $o)) (local.get $g)))
@@ -274,7 +283,7 @@
                   (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $T)) (local.get $i)) (local.get $Nin)) (local.get $k))
                   (i32.const 2))))
                 (f32.store (local.get $o) (f32.add (f32.load (local.get $o))
-                  (f32.mul (f32.load (i32.add (local.get $W) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $N)) (local.get $j)) (i32.const 2))))
+                  (f32.mul (f32.load (i32.add (local.get $Wb) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $N)) (local.get $j)) (i32.const 2))))
                            (local.get $ds))))
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))
                 (br $qloop2)))))
@@ -293,7 +302,7 @@
               (local.set $q (local.get $from))
               (block $gdone2 (loop $gloop2
                 (br_if $gdone2 (i32.ge_u (local.get $q) (local.get $to)))
-                (local.set $o (i32.add (local.get $G) (i32.shl
+                (local.set $o (i32.add (local.get $Gb) (i32.shl
                   (i32.add (i32.mul (i32.load (i32.add (local.get $index) (i32.shl (local.get $q) (i32.const 2)))) (local.get $N)) (local.get $j))
                   (i32.const 2))))
                 (f32.store (local.get $o) (f32.sub (f32.load (local.get $o)) (local.get $gs)))
