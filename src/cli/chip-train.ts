@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { saveModel } from '../model/model-file.js';
 import { percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
-import { filePath, positiveInt } from './common.js';
+import { emitJson, filePath, positiveInt } from './common.js';
 import { dataSpecFrom } from './simulate.js';
 
 interface Args {
@@ -21,6 +21,7 @@ interface Args {
   samples?: number;
   out: string;
   log?: string;
+  report?: string;
   resume: boolean;
   quiet: boolean;
 }
@@ -41,6 +42,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
       .option('samples', { type: 'number', describe: 'samples per epoch (default: all; few for online adaptation)' })
       .option('out', { type: 'string', demandOption: true, describe: 'MODEL.json with the chip-trained weights' })
       .option('log', { type: 'string', describe: 'metrics and cost CSV, rewritten after each epoch' })
+      .option('report', { type: 'string', describe: 'COST.json: the last epoch\'s cost per tick of the sample window and per PE, with the real-time verdict' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.chip-ckpt.json' })
       .option('quiet', { type: 'boolean', default: false })
       .conflicts('split', 'data')
@@ -48,6 +50,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
   handler: (args) => {
     const out = filePath('out', args.out);
     if (args.log !== undefined) filePath('log', args.log);
+    if (args.report !== undefined) filePath('report', args.report);
     const epochs = positiveInt('epochs', args.epochs);
     if (!Number.isInteger(args.seed) || args.seed < 0) throw new UserError(`--seed: expected a non-negative integer, got '${args.seed}'`);
     const config = loadChipConfig(args.config);
@@ -80,6 +83,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
       },
     });
     saveModel(out, result.model);
+    if (args.report && result.lastCost) emitJson(result.lastCost, args.report);
     process.stdout.write(`best epoch ${result.bestEpoch} of ${result.history.length}; model written to ${out}\n`);
   },
 };

@@ -55,6 +55,11 @@ describe.concurrent('chip-grad and chip-train', () => {
     const run = (out: string, epochs: number, resume = false) =>
       runCliOk(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--validation', 'v.csv', '--epochs', String(epochs), '--seed', '2', '--quiet', '--out', out, '--log', `${out}.csv`, ...(resume ? ['--resume'] : [])], dir);
     await run('straight.json', 2);
+    await runCliOk(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--epochs', '1', '--quiet', '--out', 'r.json', '--report', 'cost.json'], dir);
+    const cost = readJson<{ perPe: { id: string; maxCycles: number[] }[]; realTime: { fits: boolean }[]; busiestCyclesPerTick: number[] }>(dir, 'cost.json');
+    expect(cost.perPe.length).toBeGreaterThan(4); // 2 slots of input, layer 1, layer 2, loss; an optimiser
+    expect(cost.busiestCyclesPerTick.length).toBeGreaterThan(2 * 27);
+    expect(cost.realTime.map((r) => r.fits)).toEqual([true, true]);
     await run('resumed.json', 1);
     await run('resumed.json', 2, true);
     const straight = readJson<Model>(dir, 'straight.json');

@@ -62,6 +62,8 @@ export interface ChipTrainResult {
   model: ModelFile;
   history: Record<string, number>[];
   bestEpoch: number;
+  /** The last epoch's cost, per tick of the sample window and per PE (model values). */
+  lastCost: TrainingCost | null;
 }
 
 /** Cost columns of the training log (model values: see the machine description). */
@@ -139,6 +141,7 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
   const n = Math.min(opts.train.count, opts.samplesPerEpoch ?? Infinity);
   const batches = Math.ceil(n / batch);
   const nf = opts.train.featureNames.length;
+  let lastCost: TrainingCost | null = null;
   for (let epoch = ckpt?.epochsDone ?? 0; epoch < opts.epochs; epoch++) {
     const started = Date.now();
     const order = epochOrder(opts.train.count, opts.seed, epoch);
@@ -156,6 +159,7 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
       });
     }
     const cost = trainer.takeCost();
+    lastCost = cost;
     const row: Record<string, number> = { epoch: epoch + 1, lr, trainLoss: lossSum / n, trainAccuracy: correct / n };
     if (opts.validation) {
       const v = opts.validation;
@@ -172,6 +176,6 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
     opts.onEpoch?.(history);
   }
   if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
-  return { model: chipModel(info, best.weights, opts, history.length, best.epoch, batch), history, bestEpoch: best.epoch };
+  return { model: chipModel(info, best.weights, opts, history.length, best.epoch, batch), history, bestEpoch: best.epoch, lastCost };
 }
 

@@ -39,6 +39,8 @@ export interface TrainingCost {
   busiestCyclesPerTick: number[];
   /** The PE that needed the most cycles in one tick. */
   busiestPe: string;
+  /** Per PE and tick of the window: the most cycles needed (over all windows), packets in and out (sums). */
+  perPe: SimulationStats['perPe'];
   realTime: SimulationStats['realTime'];
   energyJoules: { mhz: number; joules: number }[];
   /** Wall-clock time on the chip at 1 tick per tickMicroseconds. */
@@ -226,7 +228,7 @@ export class OnChipTrainer {
   }
 
   private emptyCost(): TrainingCost {
-    return { samples: 0, windows: 0, ticks: 0, cycles: 0, packets: 0, packetHops: 0, packetsDropped: 0, busiestCyclesPerTick: [], busiestPe: '', realTime: [], energyJoules: [], chipSeconds: 0 };
+    return { samples: 0, windows: 0, ticks: 0, cycles: 0, packets: 0, packetHops: 0, packetsDropped: 0, busiestCyclesPerTick: [], busiestPe: '', perPe: [], realTime: [], energyJoules: [], chipSeconds: 0 };
   }
 
   /** The cost since the last call (or since the start), and start counting afresh. */
@@ -243,6 +245,7 @@ export class OnChipTrainer {
       packetsDropped: this.sim.packetsDropped,
       busiestCyclesPerTick: rec.busiestCyclesPerTick,
       busiestPe: rec.busiestPe,
+      perPe: rec.perPe,
       realTime: rec.realTime(machine),
       energyJoules: machine.clock.optionsMHz.value.map((mhz) => ({ mhz, joules: energyJoules(rec.totalCycles, rec.packetHops, this.sim.pes.length, seconds, mhz, machine) })),
       chipSeconds: seconds,
