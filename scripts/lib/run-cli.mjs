@@ -44,7 +44,8 @@ export async function writeTables(dir, name, rows) {
   const { join } = await import('node:path');
   writeFileSync(join(dir, `${name}.csv`), Papa.unparse(rows, { newline: '\n' }) + '\n');
   const cols = Object.keys(rows[0]);
-  const cell = (c, v) => (typeof v === 'number' && v <= 1 && v >= 0 && !/seed|samples|epochs|mismatch/i.test(c) ? pct(v) : String(v));
+  const counts = /^(seed|samples|bestEpoch|spikeMismatches|wallSeconds)$/;
+  const cell = (c, v) => (v == null ? '' : typeof v === 'number' && v <= 1 && v >= 0 && !counts.test(c) ? pct(v) : String(v));
   const md = [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cols.map((c) => cell(c, r[c])).join(' | ')} |`)];
   writeFileSync(join(dir, `${name}.md`), md.join('\n') + '\n');
 }
