@@ -67,7 +67,7 @@ export interface ChipTrainResult {
 }
 
 /** Cost columns of the training log (model values: see the machine description). */
-export function costColumns(cost: TrainingCost, samples: number): Record<string, number> {
+function costColumns(cost: TrainingCost, samples: number): Record<string, number> {
   const cols: Record<string, number> = {
     ticksPerSample: cost.ticks / samples,
     cyclesPerSample: cost.cycles / samples,
