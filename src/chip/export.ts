@@ -17,6 +17,11 @@ export interface ExportOptions {
   clipPercentile: number;
   machine: Machine;
   slots: number;
+  /**
+   * The quantised layers when the caller chose them (calibrated rounding, src/chip/model-quantisation.ts)
+   * and how; without it every weight is rounded to the nearest mantissa by the percentile rule.
+   */
+  quantised?: { layers: LayerQuantisation[]; rounding: string; calibration: object | null };
 }
 
 export interface PeReport {
@@ -37,6 +42,9 @@ export interface ExportReport {
   machine: string;
   quant: QuantType;
   clipPercentile: number;
+  /** 'nearest', or 'calibrated' (with the calibration's report). */
+  rounding: string;
+  calibration: object | null;
   sizes: number[];
   slots: number;
   chipsUsed: number;
@@ -72,7 +80,7 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
   const { machine } = opts;
   const sizes = layerSizes(model);
   const features = sizes[0] - (model.encoding.bias ? 1 : 0);
-  const quant = quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile);
+  const quant = opts.quant === 'float32' ? null : (opts.quantised?.layers ?? quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile));
   const placement: Placement = place({ sizes, features, steps: model.steps, quant: opts.quant, slots: opts.slots, machine });
   const routing: RouterTable[] = buildRouting(placement, machine);
   const c = neuronConstants(model.neuron);
@@ -132,6 +140,8 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
     machine: machine.name,
     quant: opts.quant,
     clipPercentile: opts.clipPercentile,
+    rounding: quant ? (opts.quantised?.rounding ?? 'nearest') : 'none',
+    calibration: quant ? (opts.quantised?.calibration ?? null) : null,
     sizes,
     slots: opts.slots,
     chipsUsed: placement.chipsUsed,
@@ -155,7 +165,13 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
       tool: TOOL_NAME,
       toolVersion: TOOL_VERSION,
       model: { sizes, steps: model.steps, neuron: model.neuron, encoding: model.encoding, provenance: model.provenance ?? null },
-      quant: { type: opts.quant, clipPercentile: opts.clipPercentile, layers: report.quantisation },
+      // The mantissas as exported (int8 bytes, base64, row-major [inputs][outputs]): validate runs exactly these.
+      quant: {
+        type: opts.quant,
+        clipPercentile: opts.clipPercentile,
+        rounding: report.rounding,
+        layers: report.quantisation.map((l, i) => ({ ...l, mantissas: Buffer.from(Int8Array.from(quant![i].mantissas).buffer).toString('base64') })),
+      },
     }),
   );
   files.set('report.json', jsonFile(report));
