@@ -1,5 +1,5 @@
 // Hybrid workflow (d): recovering quantisation loss by fine-tuning after export. For each seed: the twin
-// trained off-chip for 40 epochs, exported directly as int8 and as int4 (clip percentile 100: nothing
+// trained off-chip for 40 epochs, exported directly as int8 and as int4 (round to nearest, clip percentile 100: nothing
 // clipped), tested on the simulator; then fine-tuned chip-in-the-loop on that very export (its scales stay
 // as exported; only the mantissas change), lr 0.0005, and tested on the simulator again.
 // Writes results/hybrid/d-recover-quantisation.*
@@ -26,7 +26,7 @@ for (let seed = 0; seed < seeds; seed++) {
   const row = { seed, float32: testAccuracy(model) };
   for (const quant of ['int8', 'int4']) {
     const cfg = p(`${quant}-${seed}`);
-    s2prop('export', '--model', model, '--quant', quant, '--clip-percentile', 100, '--out', cfg);
+    s2prop('export', '--model', model, '--quant', quant, '--clip-percentile', 100, '--rounding', 'nearest', '--out', cfg);
     row[`${quant}Direct`] = chipAccuracy(model, cfg);
     const tuned = p(`${quant}-tuned-${seed}.json`);
     s2prop('chip-loop', '--config', cfg, '--model', model, '--epochs', epochs, '--lr', lr, '--seed', seed, '--quiet', '--out', tuned);

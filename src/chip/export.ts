@@ -18,6 +18,11 @@ export interface ExportOptions {
   clipPercentile: number;
   machine: Machine;
   slots: number;
+  /**
+   * The quantised layers when the caller chose them (calibrated rounding, src/chip/model-quantisation.ts)
+   * and how; without it every weight is rounded to the nearest mantissa by the percentile rule.
+   */
+  quantised?: { layers: LayerQuantisation[]; rounding: string; calibration: object | null };
   /** A training export: loss and optimiser programs (float32 weights only). */
   training?: TrainingExport;
 }
@@ -48,6 +53,9 @@ export interface ExportReport {
   machine: string;
   quant: QuantType;
   clipPercentile: number;
+  /** 'nearest', or 'calibrated' (with the calibration's report). */
+  rounding: string;
+  calibration: object | null;
   sizes: number[];
   slots: number;
   chipsUsed: number;
@@ -113,7 +121,7 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
   const sizes = layerSizes(model);
   const features = sizes[0] - (model.encoding.bias ? 1 : 0);
   if (opts.training && opts.quant !== 'float32') throw new UserError(`--train: on-chip training runs float32 weights, got --quant ${opts.quant}`);
-  const quant = quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile);
+  const quant = opts.quant === 'float32' ? null : (opts.quantised?.layers ?? quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile));
   const placement: Placement = place({ sizes, features, steps: model.steps, quant: opts.quant, slots: opts.slots, machine, training: opts.training !== undefined });
   const routing: RouterTable[] = buildRouting(placement, machine);
   const c = neuronConstants(model.neuron);
@@ -191,6 +199,8 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
     machine: machine.name,
     quant: opts.quant,
     clipPercentile: opts.clipPercentile,
+    rounding: quant ? (opts.quantised?.rounding ?? 'nearest') : 'none',
+    calibration: quant ? (opts.quantised?.calibration ?? null) : null,
     sizes,
     slots: opts.slots,
     chipsUsed: placement.chipsUsed,
@@ -222,7 +232,13 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
         ...(model.features ? { features: model.features } : {}),
         provenance: model.provenance ?? null,
       },
-      quant: { type: opts.quant, clipPercentile: opts.clipPercentile, layers: report.quantisation },
+      // The mantissas as exported (int8 bytes, base64, row-major [inputs][outputs]): validate runs exactly these.
+      quant: {
+        type: opts.quant,
+        clipPercentile: opts.clipPercentile,
+        rounding: report.rounding,
+        layers: report.quantisation.map((l, i) => ({ ...l, mantissas: Buffer.from(Int8Array.from(quant![i].mantissas).buffer).toString('base64') })),
+      },
     }),
   );
   files.set('report.json', jsonFile(report));

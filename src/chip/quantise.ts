@@ -23,6 +23,18 @@ export function parseQuant(value: string, flag = '--quant'): QuantType {
   throw new UserError(`${flag}: unknown quantisation '${value}' (expected ${QUANTS.join(', ')})`);
 }
 
+/**
+ * How mantissas are chosen: `nearest` rounds every weight on its own (half to even); `calibrated` chooses
+ * them on calibration data (calibrated-rounding.ts).
+ */
+export const ROUNDINGS = ['nearest', 'calibrated'] as const;
+export type Rounding = (typeof ROUNDINGS)[number];
+
+export function parseRounding(value: string, flag = '--rounding'): Rounding {
+  if ((ROUNDINGS as readonly string[]).includes(value)) return value as Rounding;
+  throw new UserError(`${flag}: unknown rounding '${value}' (expected ${ROUNDINGS.join(', ')})`);
+}
+
 export interface LayerQuantisation {
   /** The layer's scale is 2^exp. */
   exp: number;
@@ -50,8 +62,11 @@ function roundEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** Quantise one layer's weights [inputs][outputs]. `percentile` 100 clips nothing. */
-export function quantiseLayer(weights: number[][], q: Exclude<QuantType, 'float32'>, percentile: number): LayerQuantisation {
+/**
+ * Quantise one layer's weights [inputs][outputs] to the nearest mantissas. `percentile` 100 clips
+ * nothing; `fixedExp` replaces the percentile rule's exponent.
+ */
+export function quantiseLayer(weights: number[][], q: Exclude<QuantType, 'float32'>, percentile: number, fixedExp?: number): LayerQuantisation {
   if (!(percentile > 0 && percentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${percentile}`);
   const rows = weights.length;
   const cols = weights[0].length;
@@ -59,24 +74,30 @@ export function quantiseLayer(weights: number[][], q: Exclude<QuantType, 'float3
   const max = mantissaMax(q);
   const ref = absPercentile(flat, percentile);
   // The smallest power of two with ref / 2^exp <= max: the reference magnitude fits the mantissa range.
-  const exp = ref > 0 ? Math.ceil(Math.log2(ref / max)) : 0;
+  const exp = fixedExp ?? (ref > 0 ? Math.ceil(Math.log2(ref / max)) : 0);
   const scale = 2 ** exp;
-  const mantissas = new Int32Array(rows * cols);
+  const mantissas = Int32Array.from(flat, (w) => Math.max(-max, Math.min(max, roundEven(w / scale))));
+  return layerFromMantissas(weights, exp, mantissas, max);
+}
+
+/**
+ * A layer quantised to given mantissas with the scale 2^exp: its clipped weights (those whose nearest
+ * mantissa is out of range) and its error against the float weights.
+ */
+export function layerFromMantissas(weights: number[][], exp: number, mantissas: Int32Array, max: number): LayerQuantisation {
+  const rows = weights.length;
+  const cols = weights[0].length;
+  const scale = 2 ** exp;
   let clipped = 0;
   let maxAbsError = 0;
   let sq = 0;
-  flat.forEach((w, i) => {
-    let m = roundEven(w / scale);
-    if (m > max || m < -max) {
-      clipped++;
-      m = Math.sign(m) * max;
-    }
-    mantissas[i] = m;
-    const err = Math.abs(w - m * scale);
+  weights.flat().forEach((w, i) => {
+    if (Math.abs(roundEven(w / scale)) > max) clipped++;
+    const err = Math.abs(w - mantissas[i] * scale);
     maxAbsError = Math.max(maxAbsError, err);
     sq += err * err;
   });
-  return { exp, mantissas, rows, cols, clipped, maxAbsError, rmsError: Math.sqrt(sq / flat.length) };
+  return { exp, mantissas, rows, cols, clipped, maxAbsError, rmsError: Math.sqrt(sq / (rows * cols)) };
 }
 
 /** Dequantised weights [inputs][outputs] (exact in float32: small integers times a power of two). */

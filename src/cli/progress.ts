@@ -22,7 +22,13 @@ export function epochReporter(): (p: TrainProgress) => void {
   let epochs = 0;
   let lastDraw = 0;
   return (p) => {
-    if (p.type === 'start') {
+    if (p.type === 'calibrated') {
+      const r = p.report;
+      process.stderr.write(
+        `calibrated start: exponents ${r.exponents.join(',')} (percentile rule ${r.exponentsRule.join(',')}), ` +
+          `training errors ${r.errorsNearest} -> ${r.errors} of ${r.samples}, validation ${(100 * p.validationAccuracy).toFixed(2)} % (epoch 0)\n`,
+      );
+    } else if (p.type === 'start') {
       epochs = p.epochs;
       if (tty) bar.start(p.batches, 0, { epoch: p.epoch, epochs, loss: '-', acc: '-' });
     } else if (p.type === 'batch') {

@@ -50,6 +50,12 @@ function parseClipPercentile(value: unknown): number {
   return value;
 }
 
+/** `--quant-rounding calibrated|nearest`. */
+function parseQuantRounding(value: unknown): string {
+  if (value === 'calibrated' || value === 'nearest') return value;
+  throw new UserError(`--quant-rounding: expected calibrated or nearest, got '${String(value)}'`);
+}
+
 /**
  * `--init MODEL.json` (a model to train on from) or `--init.hidden.mu 3` etc. (the fresh initialisation,
  * a setting): the path, or undefined for none.
@@ -71,12 +77,13 @@ export function flagOverrides(args: Record<string, unknown>): Record<string, unk
     if (key === '_' || key === '$0' || key.includes('-') || value === undefined) continue;
     if (key === 'init' && initModelPath(args) !== undefined) continue; // a model file, not a setting
     if (key === 'quant') out.quant = mergeSettings(out.quant, typeof value === 'string' ? quantFlag(value) : value);
-    else if (key === 'clipPercentile') continue;
+    else if (key === 'clipPercentile' || key === 'quantRounding') continue;
     else if (CONFIG_FLAGS.includes(key)) out[key] = key === 'hidden' ? parseHidden(value) : value;
     else if (!COMMAND_FLAGS.includes(key)) throw new UserError(`--${key}: unknown flag (settings: ${CONFIG_FLAGS.join(', ')}; see s2prop train --help)`);
   }
   // After --quant, which resets the percentile for float32 (an --init model's clipping has no meaning then).
   if (args.clipPercentile !== undefined) out.quant = mergeSettings(out.quant, { clipPercentile: parseClipPercentile(args.clipPercentile) });
+  if (args.quantRounding !== undefined) out.quant = mergeSettings(out.quant, { rounding: parseQuantRounding(args.quantRounding) });
   return out;
 }
 
@@ -117,7 +124,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     announced = true;
     if (args.quiet) return;
     const from = init ? `, from ${init.path}` : '';
-    const quant = config.quant.type === 'float32' ? '' : `, ${config.quant.type} weights (clip percentile ${config.quant.clipPercentile})`;
+    const quant = config.quant.type === 'float32' ? '' : `, ${config.quant.type} weights (clip percentile ${config.quant.clipPercentile}${init ? `, ${config.quant.rounding} rounding` : ''})`;
     process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
   };
   const result = await train({
@@ -156,6 +163,7 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     })
     .option('quant', { type: 'string', describe: 'float32 | int8 | int4: train with fake-quantised weights (straight-through), recorded in the model' })
     .option('clip-percentile', { type: 'number', describe: 'with --quant: percentile of |w| per layer mapped to the largest mantissa (100 = no clipping)' })
+    .option('quant-rounding', { type: 'string', describe: 'with --quant and --init: calibrated (default: start from the calibrated rounding of the model, select epochs as calibrated) | nearest' })
     .option('train', { type: 'string', describe: 'training CSV (default: canonical Yin-Yang)' })
     .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
     .option('test', { type: 'string', describe: 'test CSV, reported at the end' })

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readDirFile } from '../chip/config-dir.js';
+import { dequantise } from '../chip/quantise.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
 import { ChipSimulator } from '../chip/sim/simulator.js';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
@@ -18,7 +19,14 @@ import { dataSpecFrom, simulationSummary } from './simulate.js';
 
 const ExportInfoSchema = z.object({
   model: z.object({ sizes: z.array(z.number()), steps: z.number() }).passthrough(),
-  quant: z.object({ type: z.enum(['float32', 'int8', 'int4']), clipPercentile: z.number() }).passthrough(),
+  quant: z
+    .object({
+      type: z.enum(['float32', 'int8', 'int4']),
+      clipPercentile: z.number(),
+      /** Per layer: the exponent and the mantissas as exported (base64 int8 bytes); older exports lack them. */
+      layers: z.array(z.object({ exp: z.number().int(), mantissas: z.string().optional() }).passthrough()).optional(),
+    })
+    .passthrough(),
 }).passthrough();
 
 interface Args {
@@ -29,10 +37,27 @@ interface Args {
   backend: string;
 }
 
-/** The model as the export runs it: its weights quantised the way the config was. */
-function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['quant']): ModelFile {
+/**
+ * The model as the export runs it: the dequantised mantissas recorded in export.json, or for an export
+ * written before they were recorded, its weights quantised the way the config says (nearest rounding).
+ */
+function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['quant'], where: string): ModelFile {
   const { quantisation: _q, ...rest } = model;
-  return quant.type === 'float32' ? rest : { ...rest, quantisation: { type: quant.type, clipPercentile: quant.clipPercentile } };
+  if (quant.type === 'float32') return rest;
+  const layers = quant.layers;
+  if (!layers || layers.some((l) => l.mantissas === undefined)) return { ...rest, quantisation: { type: quant.type, clipPercentile: quant.clipPercentile } };
+  if (layers.length !== model.layers.length) throw new UserError(`${where}: quant.layers has ${layers.length} entries, expected ${model.layers.length} (one per layer)`);
+  return {
+    ...rest,
+    layers: model.layers.map((layer, l) => {
+      const rows = layer.weights.length;
+      const cols = layer.weights[0].length;
+      const bytes = Buffer.from(layers[l].mantissas!, 'base64');
+      if (bytes.length !== rows * cols) throw new UserError(`${where}: quant.layers[${l}].mantissas holds ${bytes.length} mantissas, expected ${rows * cols} (${rows} x ${cols})`);
+      const m = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      return { weights: dequantise({ exp: layers[l].exp, mantissas: Int32Array.from(m), rows, cols }) };
+    }),
+  };
 }
 
 /** The config directory's export.json, checked to come from a network of the model's shape. */
@@ -58,7 +83,7 @@ export interface Validation {
  */
 export function validateExport(model: ModelFile, modelName: string, configDir: string, spec: string): Validation {
   const info = checkExportOf(model, modelName, configDir);
-  const exported = asExported(model, info.quant);
+  const exported = asExported(model, info.quant, join(configDir, 'export.json'));
   const ds = loadDataset(spec);
   checkDatasetFits(ds, exported.features ?? ds.featureNames.length, modelOutputs(model));
 

@@ -40,12 +40,20 @@ export const QuantSettingsSchema = z
     type: z.enum(['float32', 'int8', 'int4']),
     /** Percentile of |w| mapped to the largest mantissa, per layer; 100 clips nothing. */
     clipPercentile: z.number().gt(0, 'expected a number in (0, 100]').max(100, 'expected a number in (0, 100]'),
+    /**
+     * Training on from a model (`--init`): `calibrated` starts from its calibrated rounding (each layer's
+     * exponent and the mantissas chosen on the training split, src/chip/calibrated-rounding.ts; the
+     * exponents then stay fixed), and the start (epoch 0) and every epoch compete for selection as their
+     * calibrated rounding, the network a calibrated export runs; `nearest` starts from the model's weights
+     * as they are, with the percentile rule every batch, and selects on round-to-nearest.
+     */
+    rounding: z.enum(['calibrated', 'nearest']).default('calibrated'),
   })
   .strict();
 
 export type QuantSettings = z.output<typeof QuantSettingsSchema>;
 
-export const NO_QUANT: QuantSettings = { type: 'float32', clipPercentile: 100 };
+export const NO_QUANT: QuantSettings = { type: 'float32', clipPercentile: 100, rounding: 'calibrated' };
 
 export const TrainConfigSchema = z
   .object({

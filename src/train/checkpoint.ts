@@ -21,6 +21,8 @@ export const CheckpointSchema = z
     /** The model the run started from (`train --init`), absent for a fresh initialisation. */
     initModel: z.string().optional(),
     epochsDone: z.number().int().nonnegative(),
+    /** The exponents of quantisation-aware training (fixed by a calibrated start). */
+    quantExponents: z.array(z.number().int()).optional(),
     weights: matrices,
     optimizer: z.object({ step: z.number().int(), m: matrices, v: matrices }).strict(),
     best: z.object({ epoch: z.number().int(), accuracy: z.number(), loss: z.number(), weights: matrices }).strict().nullable(),

@@ -3,12 +3,15 @@ import { existsSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.js';
 import { epochOrder } from '../data/epoch-order.js';
 import { checkDatasetFits, classCount, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
-import { fakeQuantised, networkFromModel, weightsToArrays } from '../engine/model-network.js';
+import type { CalibrationReport } from '../chip/calibrated-rounding.js';
+import { quantiseModel } from '../chip/model-quantisation.js';
+import { dequantise, quantiseLayer } from '../chip/quantise.js';
+import { networkFromModel, uploadWeights, weightsToArrays } from '../engine/model-network.js';
 import type { EngineNetwork } from '../engine/network.js';
 import { UserError } from '../errors.js';
 import { initModel } from '../model/init.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
-import type { ModelFile, Quantisation } from '../model/schema.js';
+import type { ModelFile } from '../model/schema.js';
 import { checkModelAgrees, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
 import { encodeSet, runBatch, type EncodedSet } from './batch-runner.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -19,6 +22,7 @@ import { Optimizer, scheduledLr } from './optimizer.js';
 export type EpochMetrics = Record<string, number>;
 
 export type TrainProgress =
+  | { type: 'calibrated'; report: CalibrationReport & { data: string }; validationAccuracy: number }
   | { type: 'start'; epoch: number; epochs: number; batches: number }
   | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; accuracy: number }
   | { type: 'epoch'; metrics: EpochMetrics; history: EpochMetrics[]; best: boolean };
@@ -208,23 +212,51 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     weights = ckpt.weights;
   }
 
-  const net = masterNetwork(template, weights);
   // Straight-through fake quantisation: forward, backward and validation run the dequantised copies of
-  // the master weights; the gradient they give updates the master weights unchanged.
-  const quantisation: Quantisation | undefined = config.quant.type === 'float32' ? undefined : { type: config.quant.type, clipPercentile: config.quant.clipPercentile };
-  const withRunNetwork = <T>(fn: (run: EngineNetwork) => T): T => {
-    if (!quantisation) return fn(net);
-    const run: EngineNetwork = { ...net, weights: fakeQuantised(net.weights, quantisation) };
+  // the master weights; the gradient they give updates the master weights unchanged. Training on from a
+  // model with quant.rounding calibrated starts from its calibrated rounding: the master weights start at
+  // the calibrated values, each layer keeps the exponent calibration chose (a resumed run reads them from
+  // the checkpoint), and the candidates for selection are the calibrated roundings of the start and of
+  // every epoch's master weights, the networks a calibrated export would run. Otherwise the percentile
+  // rule chooses the exponents every batch and the candidates are round-to-nearest.
+  const q = config.quant;
+  const qType = q.type === 'float32' ? null : q.type;
+  const calibrated = qType !== null && opts.init !== undefined && q.rounding === 'calibrated';
+  let exponents: number[] | undefined = ckpt?.quantExponents;
+  let calibration: (CalibrationReport & { data: string }) | null = null;
+  if (calibrated && qType && !ckpt) {
+    const cal = quantiseModel(withWeights(template, weights), qType, q.clipPercentile, 'calibrated', sets.train);
+    weights = cal.layers.map(dequantise);
+    exponents = cal.layers.map((l) => l.exp);
+    calibration = cal.calibration;
+  }
+  const runWeights = (w: number[][][]): number[][][] =>
+    qType ? w.map((layer, l) => dequantise(quantiseLayer(layer, qType, q.clipPercentile, exponents?.[l]))) : w;
+  const net = masterNetwork(template, weights);
+  /** Run `fn` on the network with these weights (the master weights, quantised, by default). */
+  const withRunNetwork = <T>(fn: (run: EngineNetwork) => T, runAs?: number[][][]): T => {
+    if (!qType && !runAs) return fn(net);
+    const run: EngineNetwork = { ...net, weights: uploadWeights(runAs ?? runWeights(weightsToArrays(net.weights))) };
     try {
       return fn(run);
     } finally {
       tf.dispose(run.weights);
     }
   };
+  /** An epoch's candidate: the calibrated rounding of the master weights with the run's exponents. */
+  const candidate = (master: number[][][]): number[][][] =>
+    calibrated && qType ? quantiseModel(withWeights(template, master), qType, q.clipPercentile, 'calibrated', sets.train, { exponents }).layers.map(dequantise) : master;
   const optimizer = new Optimizer(config.optimizer, net.weights.map((w) => w.shape as [number, number]), ckpt?.optimizer);
   const history: EpochMetrics[] = ckpt ? [...ckpt.history] : [];
   let best = ckpt?.best ?? null;
   const batches = Math.ceil(trainSet.count / config.batch);
+  if (calibration) {
+    // The calibrated start is a candidate for selection too (epoch 0): fine-tuning keeps it unless an
+    // epoch does better on validation.
+    const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch));
+    best = { epoch: 0, accuracy: val.accuracy, loss: val.loss, weights };
+    opts.onProgress?.({ type: 'calibrated', report: calibration, validationAccuracy: val.accuracy });
+  }
 
   try {
     for (let epoch = ckpt?.epochsDone ?? 0; epoch < config.epochs; epoch++) {
@@ -249,13 +281,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch));
+      const current = weightsToArrays(net.weights);
+      const selectable = candidate(current);
+      const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch), calibrated ? selectable : undefined);
       const evalSeconds = (performance.now() - t1) / 1000;
       const metrics = epochMetrics(epoch + 1, lr, { ceSum, rSum, correct, count: trainSet.count }, val, trainSeconds, evalSeconds);
       history.push(metrics);
       const isBest = improves(val, best);
-      const current = weightsToArrays(net.weights);
-      if (isBest) best = { epoch: epoch + 1, accuracy: val.accuracy, loss: val.loss, weights: current };
+      if (isBest) best = { epoch: epoch + 1, accuracy: val.accuracy, loss: val.loss, weights: selectable };
       if (opts.checkpointPath) {
         saveCheckpoint(opts.checkpointPath, {
           format: 's2prop-checkpoint',
@@ -267,6 +300,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           backend: opts.backend,
           ...(opts.init ? { initModel: opts.init.path } : {}),
           epochsDone: epoch + 1,
+          ...(exponents ? { quantExponents: exponents } : {}),
           weights: current,
           optimizer: optimizer.state(),
           best,
@@ -278,7 +312,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
 
-    return selectedResult({ template, best, config, backend: opts.backend, data: opts.data, history, validationSet, testSet: encodeSet(sets.test, enc) });
+    // With fixed exponents the model holds the quantised weights themselves (mantissas times 2^exp) with
+    // clip percentile 100: the percentile rule then reproduces them exactly (the largest magnitude
+    // M * 2^exp gives an exponent e' <= exp with M * 2^(exp - e') <= max, so every weight is again a whole
+    // mantissa), and eval, grad and export run that network.
+    const selected = exponents ? { ...best, weights: runWeights(best.weights) } : best;
+    if (exponents && qType) template = { ...template, quantisation: { type: qType, clipPercentile: 100 } };
+    return selectedResult({ template, best: selected, config, backend: opts.backend, data: opts.data, history, validationSet, testSet: encodeSet(sets.test, enc) });
   } finally {
     net.weights.forEach((w) => w.dispose());
     optimizer.dispose();

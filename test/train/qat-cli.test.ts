@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dequantise, quantiseLayer } from '../../src/chip/quantise.js';
 import {
   copyData,
   ensureBuilt,
@@ -19,7 +20,8 @@ import {
 /**
  * `s2prop train --init MODEL.json --quant int8|int4` through the built CLI on 60 training rows, starting
  * from an initialised 5-20-3 model (its sizes become the defaults, so no --hidden): exact resume, the
- * quantisation in the model, and bad input.
+ * quantisation in the model, the calibrated start (the model written holds the quantised weights, which
+ * reproduce themselves at clip percentile 100) as a candidate for selection (epoch 0), and bad input.
  */
 
 vi.setConfig({ testTimeout: 60_000 });
@@ -28,12 +30,20 @@ const RUN = ['--init', 'init.json', '--train', 'small.csv', '--validation', 'v.c
 
 interface Model {
   layers: { weights: number[][] }[];
-  quantisation?: { type: string; clipPercentile: number };
-  metrics: { testAccuracy: number; testLoss: number };
+  quantisation?: { type: 'int8' | 'int4'; clipPercentile: number };
+  metrics: { testAccuracy: number; testLoss: number; bestEpoch: number; validationAccuracy: number };
   provenance: { initModel?: string; config: { quant: unknown; hidden: number[] } };
 }
 
 let initText = '';
+
+/** Every weight is a whole mantissa times 2^exp at the model's clip percentile: quantising changes nothing. */
+function expectReproducesItself(m: Model): void {
+  m.layers.forEach((layer, l) => {
+    const q = quantiseLayer(layer.weights, m.quantisation!.type, m.quantisation!.clipPercentile);
+    expect(dequantise(q), `layer ${l + 1}`).toEqual(layer.weights);
+  });
+}
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -62,9 +72,11 @@ describe.concurrent('train --init --quant', () => {
     expect(strip(readFileSync(join(b, 'metrics.csv'), 'utf8'))).toEqual(strip(readFileSync(join(a, 'metrics.csv'), 'utf8')));
 
     const m = JSON.parse(text) as Model;
-    expect(m.quantisation).toEqual({ type: 'int4', clipPercentile: 99 });
+    // A calibrated start: the model holds its quantised weights, with clip percentile 100.
+    expect(m.quantisation).toEqual({ type: 'int4', clipPercentile: 100 });
+    expectReproducesItself(m);
     expect(m.provenance.initModel).toBe('init.json');
-    expect(m.provenance.config.quant).toEqual({ type: 'int4', clipPercentile: 99 });
+    expect(m.provenance.config.quant).toEqual({ type: 'int4', clipPercentile: 99, rounding: 'calibrated' });
     expect(m.provenance.config.hidden).toEqual([20]);
   });
 
@@ -77,7 +89,7 @@ describe.concurrent('train --init --quant', () => {
     expect([out.accuracy, out.loss]).toEqual([m.metrics.testAccuracy, m.metrics.testLoss]);
   });
 
-  it('--init of a quantised model without --quant continues with its quantisation; --quant float32 trains float and writes no quantisation', async () => {
+  it('--init of a quantised model without --quant continues with its quantisation (int8, calibrated start: percentile 100 written); --quant float32 trains float and writes no quantisation', async () => {
     const dir = newDir();
     const q = { ...(JSON.parse(initText) as object), quantisation: { type: 'int8', clipPercentile: 98 } };
     writeText(dir, 'init.json', JSON.stringify(q));
@@ -85,8 +97,38 @@ describe.concurrent('train --init --quant', () => {
       runCliOk(['train', ...RUN, '--epochs', '1', '--out', 'cont.json'], dir),
       runCliOk(['train', ...RUN, '--quant', 'float32', '--epochs', '1', '--out', 'float.json'], dir),
     ]);
-    expect(readJson<Model>(dir, 'cont.json').quantisation).toEqual({ type: 'int8', clipPercentile: 98 });
+    expect(readJson<Model>(dir, 'cont.json').quantisation).toEqual({ type: 'int8', clipPercentile: 100 });
     expect(readJson<Model>(dir, 'float.json').quantisation).toBeUndefined();
+  });
+
+  it('--quant-rounding nearest trains from the model as it is (the percentile rule each batch, master weights written, epoch 0 no candidate)', async () => {
+    const dir = newDir();
+    await runCliOk(['train', ...RUN, '--quant', 'int4', '--quant-rounding', 'nearest', '--clip-percentile', '99', '--epochs', '2', '--out', 'model.json'], dir);
+    const m = readJson<Model>(dir, 'model.json');
+    expect(m.quantisation).toEqual({ type: 'int4', clipPercentile: 99 });
+    expect(m.metrics.bestEpoch).toBeGreaterThanOrEqual(1);
+  });
+
+  it('calibrated: the start is epoch 0 of the selection, every epoch competes as its calibrated rounding, and the model holds the selected quantised weights', async () => {
+    const dir = newDir();
+    const run = ['train', ...RUN.filter((f) => f !== '--quiet'), '--quant', 'int4', '--epochs', '2', '--out', 'model.json', '--log', 'log.csv'];
+    const r = await runCli(run, dir);
+    expect(r.status, r.stderr).toBe(0);
+    const start = Number(r.stderr.match(/calibrated start: exponents -?\d+,-?\d+ \(percentile rule -?\d+,-?\d+\), training errors \d+ -> \d+ of 60, validation ([\d.]+) % \(epoch 0\)/)![1]) / 100;
+    const m = readJson<Model>(dir, 'model.json');
+    const epochs = readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[5]));
+    expect(m.metrics.validationAccuracy).toBeCloseTo(Math.max(start, ...epochs), 3);
+    expect(r.stdout).toContain(`best epoch ${m.metrics.bestEpoch}:`);
+    expectReproducesItself(m);
+  });
+
+  it('training on from a calibrated int4 model with another calibrated run keeps it a calibrated network at percentile 100', async () => {
+    const dir = newDir();
+    await runCliOk(['train', ...RUN, '--quant', 'int4', '--epochs', '1', '--out', 'model.json'], dir);
+    await runCliOk(['train', ...RUN, '--init', 'model.json', '--epochs', '1', '--out', 'again.json'], dir);
+    const again = readJson<Model>(dir, 'again.json');
+    expect(again.quantisation).toEqual({ type: 'int4', clipPercentile: 100 });
+    expectReproducesItself(again);
   });
 
   it('--resume with another --init model than the checkpoint was written with is refused', async () => {
@@ -106,6 +148,7 @@ describe.concurrent('train rejects bad quantisation or --init input with one lin
     ['--init missing.json', ['--init', 'missing.json'], ['missing.json: cannot read the file (it does not exist)']],
     ['--init of a 20-hidden model with --hidden 50', ['--hidden', '50'], ['init.json: the model has hidden layers 20, the settings ask for 50']],
     ['--init with other steps (--steps 30)', ['--steps', '30'], ['init.json: the model has steps 27, the settings ask for 30']],
+    ['--quant-rounding later', ['--quant', 'int8', '--quant-rounding', 'later'], ["--quant-rounding: expected calibrated or nearest, got 'later'"]],
   ];
 
   it.each(cases)('%s', async (_what, flags, mentions) => {

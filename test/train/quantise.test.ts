@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dequantise, mantissaMax, quantiseLayer } from '../../src/chip/quantise.js';
+import { dequantise, layerFromMantissas, mantissaMax, quantiseLayer } from '../../src/chip/quantise.js';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { effectiveWeights, fakeQuantised, networkFromModel, weightsToArrays } from '../../src/engine/model-network.js';
@@ -61,6 +61,31 @@ describe('quantiseLayer (hand calculations)', () => {
     expect(q.exp).toBe(-1);
     expect([...q.mantissas]).toEqual([2, 4, 6, 7]);
     expect(q.clipped).toBe(1);
+  });
+
+  it('a fixed exponent replaces the percentile rule: [[1, -0.5], [0.25, 3]] int8 at exp -2 -> mantissas 4, -2, 1 (0.25 / 0.25), 12', () => {
+    const q = quantiseLayer([[1, -0.5], [0.25, 3]], 'int8', 100, -2);
+    expect(q.exp).toBe(-2);
+    expect([...q.mantissas]).toEqual([4, -2, 1, 12]);
+    expect(q.clipped).toBe(0);
+  });
+
+  it('layerFromMantissas: [[1, -0.5], [0.25, 3]] at exp -1 with chosen mantissas 2, -1, 1, 7 (0.25 up to 0.5, 3 up to 3.5) -> max error 0.5, rms sqrt((0.25^2 + 0.5^2) / 4), nothing clipped (3 / 0.5 = 6 fits int4)', () => {
+    const q = layerFromMantissas([[1, -0.5], [0.25, 3]], -1, Int32Array.from([2, -1, 1, 7]), 7);
+    expect(q.clipped).toBe(0);
+    expect(q.maxAbsError).toBe(0.5);
+    expect(q.rmsError).toBe(Math.sqrt((0.25 ** 2 + 0.5 ** 2) / 4));
+    // At exp -2 the nearest mantissa of 3 is 12 > 7: one weight clipped.
+    expect(layerFromMantissas([[1, -0.5], [0.25, 3]], -2, Int32Array.from([4, -2, 1, 7]), 7).clipped).toBe(1);
+  });
+
+  it('quantised weights reproduce themselves at percentile 100: 0.5 * [3, -2, 1] (int4, exp -1, largest mantissa 3 <= 7/2) -> exp ceil(log2(1.5/7)) = -2, mantissas 6, -4, 2, the same values', () => {
+    const q = quantiseLayer([[1.5, -1, 0.5]], 'int4', 100);
+    expect(q.exp).toBe(-2);
+    expect([...q.mantissas]).toEqual([6, -4, 2]);
+    expect(dequantise(q)).toEqual([[1.5, -1, 0.5]]);
+    // and with the largest mantissa above max/2 (7 * 0.5 = 3.5) the exponent is the same one, -1
+    expect(quantiseLayer([[3.5, -1, 0.5]], 'int4', 100).exp).toBe(-1);
   });
 
   it('a percentile outside (0, 100] is a user error naming --clip-percentile', () => {
