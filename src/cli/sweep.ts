@@ -76,6 +76,13 @@ function spawnWorker(args: Args, index: number): Promise<number> {
   });
 }
 
+/** Stacked workers train one seed per trial: a multi-seed objective needs plain workers. */
+function checkStack(stack: number, space: { objective: { seeds?: number } }): void {
+  if (stack > 1 && (space.objective.seeds ?? 1) > 1) {
+    throw new UserError(`--stack ${stack}: stacked workers train one seed per trial, but the study's objective has seeds: ${space.objective.seeds}; use --stack 1`);
+  }
+}
+
 export const sweepCommand: CommandModule<object, Args> = {
   command: 'sweep <action>',
   describe: 'Hyper-parameter sweeps: create | run | worker | status | best | export',
@@ -97,6 +104,7 @@ export const sweepCommand: CommandModule<object, Args> = {
     if (args.action === 'run' || args.action === 'create') {
       if (!args.space) throw new UserError(`sweep ${args.action}: --space is required (the search space file)`);
       const space = loadSpaceFile(args.space);
+      if (args.action === 'run') checkStack(stack, space);
       const store = openStore(args.study);
       await store.open(args.name, space);
       await store.close();
@@ -127,6 +135,7 @@ export const sweepCommand: CommandModule<object, Args> = {
             if (e.type === 'finish') process.stderr.write(`trial ${e.trial.number}: ${e.state}${e.value === null || e.value === undefined ? '' : `, ${space.objective.metric} ${formatValue(e.value)}`}\n`);
           },
         };
+        checkStack(stack, space);
         const ran = await (stack > 1 ? runStackedWorker({ ...options, stack }) : runWorker(options));
         process.stderr.write(`worker finished ${ran} trial(s)\n`);
         return;

@@ -17,6 +17,8 @@ export interface Objective {
   /** A column of the per-epoch metrics, e.g. validationAccuracy or validationLoss. */
   metric: 'validationAccuracy' | 'validationLoss';
   direction: 'maximize' | 'minimize';
+  /** Seeds each trial trains with; the objective is their mean (absent: 1). */
+  seeds?: number;
 }
 
 export type TrialState = 'running' | 'complete' | 'pruned' | 'failed';

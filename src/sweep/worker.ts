@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { resolveConfig, type TrainConfig } from '../model/train-config.js';
-import { train, type EpochMetrics } from '../train/trainer.js';
+import type { EpochMetrics } from '../train/trainer.js';
+import { trainSeeds } from './multi-seed.js';
 import { makePruner } from './pruner/index.js';
 import { makeSampler } from './sampler/index.js';
 import { paramsToSettings, type SearchSpace } from './space/space-file.js';
@@ -65,10 +66,13 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     const t0 = performance.now();
     try {
       const config = trialConfig(space, trial.params, `trial ${trial.number}`);
+      // The multi-seed objective: seeds config.seed, config.seed + 1, ...; the objective is their mean.
+      const seeds = Array.from({ length: space.objective.seeds ?? 1 }, (_, k) => config.seed + k);
       let pruned = false;
       let lost = false;
-      const result = await train({
+      const { runs, history } = await trainSeeds({
         config,
+        seeds,
         data: o.data ?? CANONICAL_DATA,
         backend: o.backend,
         afterEpoch: async (m: EpochMetrics, history: EpochMetrics[]) => {
@@ -79,18 +83,21 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         },
       });
       if (lost) continue;
-      const values = result.history.map((h) => h[metric]);
-      const best = values.reduce((a, v) => (better(space, v, a) ? v : a));
-      const value = pruned ? values[values.length - 1] : best;
-      const last = result.history[result.history.length - 1];
+      // Each seed's value as a one-seed trial would have it (best epoch, or last epoch when pruned).
+      const seedValues = runs.map((r) => {
+        const values = r.history.map((h) => h[metric]);
+        return pruned ? values[values.length - 1] : values.reduce((a, v) => (better(space, v, a) ? v : a));
+      });
+      const value = seedValues.reduce((a, v) => a + v, 0) / seedValues.length;
+      const mean = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
       const attrs = {
-        epochs: result.history.length,
-        bestEpoch: result.bestEpoch,
-        validationAccuracy: result.validation.accuracy,
-        validationLoss: result.validation.loss,
-        trainSeconds: result.history.reduce((a, h) => a + h.trainSeconds, 0),
+        epochs: history.length,
+        ...(runs.length === 1 ? { bestEpoch: runs[0].bestEpoch } : { seeds, seedValues, bestEpochs: runs.map((r) => r.bestEpoch) }),
+        validationAccuracy: mean((r) => r.validation.accuracy),
+        validationLoss: mean((r) => r.validation.loss),
+        trainSeconds: runs.reduce((a, r) => a + r.history.reduce((b, h) => b + h.trainSeconds, 0), 0),
         seconds: (performance.now() - t0) / 1000,
-        spikesPerSample1: last.spikesPerSample1,
+        spikesPerSample1: history[history.length - 1].spikesPerSample1,
       };
       if (await store.finish(trial.number, worker, pruned ? 'pruned' : 'complete', value, attrs)) {
         ran++;

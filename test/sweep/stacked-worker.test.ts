@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -106,5 +106,9 @@ describe('sweep worker with stacked trials', () => {
     expectEachFinishedOnce(await store.trials(), 6, 2);
     await store.close();
     expectUserError(await runCli(['sweep', 'run', '--space', 'space.json', '--study', 'other.db', '--stack', '0'], dir), '--stack');
+    // A multi-seed objective needs plain workers; nothing is created.
+    writeFileSync(join(dir, 'seeds.json'), JSON.stringify({ ...raw, objective: { ...raw.objective, seeds: 2 } }));
+    expectUserError(await runCli(['sweep', 'run', '--space', 'seeds.json', '--study', 'seeds.db', '--stack', '2'], dir), '--stack 2', 'seeds: 2');
+    expect(existsSync(join(dir, 'seeds.db'))).toBe(false);
   });
 });

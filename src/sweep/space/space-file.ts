@@ -114,7 +114,15 @@ export const SearchSpaceSchema = z
       })
       .strict(),
     objective: z
-      .object({ metric: z.enum(['validationAccuracy', 'validationLoss']), direction: z.enum(['maximize', 'minimize']) })
+      .object({
+        metric: z.enum(['validationAccuracy', 'validationLoss']),
+        direction: z.enum(['maximize', 'minimize']),
+        /**
+         * Seeds per trial (the base config's seed and the next ones); the objective is their mean, per
+         * epoch for pruning. Absent: 1 (left out, not defaulted, so studies stored before it still match).
+         */
+        seeds: int.min(1, 'expected at least 1 seed per trial').optional(),
+      })
       .strict()
       .superRefine((o, ctx) => {
         const expected = o.metric === 'validationAccuracy' ? 'maximize' : 'minimize';

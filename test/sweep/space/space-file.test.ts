@@ -96,6 +96,15 @@ describe('space file', () => {
     expect(space.pruner).toEqual({ type: 'asha', minEpochs: 2, reductionFactor: 3 });
   });
 
+  it('objective.seeds: absent stays absent (1 seed, stored spaces still match), a number is kept', () => {
+    expect(parseSpace(example(), 'space.yaml').objective).not.toHaveProperty('seeds');
+    const d = example();
+    d.objective.seeds = 3;
+    const space = parseSpace(d, 'space.yaml');
+    expect(space.objective).toEqual({ metric: 'validationAccuracy', direction: 'maximize', seeds: 3 });
+    expect(parseSpace(JSON.parse(JSON.stringify(space)), 'b')).toEqual(space);
+  });
+
   it('a space that has been parsed parses again to itself (as a study store keeps it)', () => {
     const space = parseSpace(example(), 'a');
     expect(parseSpace(JSON.parse(JSON.stringify(space)), 'b')).toEqual(space);
@@ -109,6 +118,8 @@ describe('space file', () => {
     ['unknown preset', (d) => (d.base.preset = 'fast'), 'space.yaml: base.preset: expected one of twin, exact'],
     ['bad base settings', (d) => (d.base.settings = { optimizer: { lrr: 1 } }), 'space.yaml: base.settings: optimizer.lrr: unknown key'],
     ['direction against metric', (d) => (d.objective.direction = 'minimize'), 'space.yaml: objective.direction is minimize, expected maximize for validationAccuracy'],
+    ['seeds 0', (d) => (d.objective.seeds = 0), 'space.yaml: objective.seeds: expected at least 1 seed per trial'],
+    ['seeds not an integer', (d) => (d.objective.seeds = 2.5), 'space.yaml: objective.seeds: expected int'],
     ['trials 0', (d) => (d.budget.trials = 0), 'space.yaml: budget.trials: expected at least 1 trial'],
     ['epochs 0', (d) => (d.budget.epochs = 0), 'space.yaml: budget.epochs: expected at least 1 epoch'],
     ['unknown sampler', (d) => (d.sampler.type = 'cmaes'), 'space.yaml: sampler.type: expected one of grid, random, tpe'],
