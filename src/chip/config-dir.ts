@@ -7,6 +7,7 @@ import { parseWith } from '../formats/validate.js';
 import { toJsonText } from '../io/json.js';
 import { LINKS } from './routing.js';
 import { REGIONS } from './memory-layout.js';
+import { EncodingSchema, LossSchema, NeuronSchema } from '../model/schema.js';
 
 /**
  * The chip config directory: what `s2prop export` writes and the simulator reads, and nothing else.
@@ -104,6 +105,36 @@ export const RoutingSchema = z
   })
   .strict();
 export type Routing = z.output<typeof RoutingSchema>;
+
+/**
+ * export.json: what the configuration was made from. The simulator never reads it; `validate` (the
+ * network's shape and the mantissas as exported) and `chip-train` (the model settings its weights belong
+ * to) do. Exports written before on-chip training have no `model.loss`; before calibrated rounding, no
+ * mantissas.
+ */
+export const ExportFileSchema = z
+  .object({
+    model: z
+      .object({
+        sizes: z.array(z.number()),
+        steps: z.number().int(),
+        neuron: NeuronSchema,
+        encoding: EncodingSchema,
+        loss: LossSchema.optional(),
+        features: z.array(z.string()).optional(),
+      })
+      .passthrough(),
+    quant: z
+      .object({
+        type: z.enum(['float32', 'int8', 'int4']),
+        clipPercentile: z.number(),
+        /** Per layer: the exponent and the mantissas as exported (base64 int8 bytes); older exports lack them. */
+        layers: z.array(z.object({ exp: z.number().int(), mantissas: z.string().optional() }).passthrough()).optional(),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+export type ExportFile = z.output<typeof ExportFileSchema>;
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

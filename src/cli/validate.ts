@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readDirFile } from '../chip/config-dir.js';
+import { ExportFileSchema, readDirFile, type ExportFile } from '../chip/config-dir.js';
 import { dequantise } from '../chip/quantise.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
 import { ChipSimulator } from '../chip/sim/simulator.js';
@@ -17,17 +17,6 @@ import { startBackend, withBackend } from './common.js';
 import { exportSummary } from './export.js';
 import { dataSpecFrom, simulationSummary } from './simulate.js';
 
-const ExportInfoSchema = z.object({
-  model: z.object({ sizes: z.array(z.number()), steps: z.number() }).passthrough(),
-  quant: z
-    .object({
-      type: z.enum(['float32', 'int8', 'int4']),
-      clipPercentile: z.number(),
-      /** Per layer: the exponent and the mantissas as exported (base64 int8 bytes); older exports lack them. */
-      layers: z.array(z.object({ exp: z.number().int(), mantissas: z.string().optional() }).passthrough()).optional(),
-    })
-    .passthrough(),
-}).passthrough();
 
 interface Args {
   model: string;
@@ -41,7 +30,7 @@ interface Args {
  * The model as the export runs it: the dequantised mantissas recorded in export.json, or for an export
  * written before they were recorded, its weights quantised the way the config says (nearest rounding).
  */
-function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['quant'], where: string): ModelFile {
+function asExported(model: ModelFile, quant: ExportFile['quant'], where: string): ModelFile {
   const { quantisation: _q, ...rest } = model;
   if (quant.type === 'float32') return rest;
   const layers = quant.layers;
@@ -61,8 +50,8 @@ function asExported(model: ModelFile, quant: z.output<typeof ExportInfoSchema>['
 }
 
 /** The config directory's export.json, checked to come from a network of the model's shape. */
-export function checkExportOf(model: ModelFile, modelName: string, configDir: string): z.output<typeof ExportInfoSchema> {
-  const info = readDirFile(configDir, 'export.json', 'export', ExportInfoSchema);
+export function checkExportOf(model: ModelFile, modelName: string, configDir: string): ExportFile {
+  const info = readDirFile(configDir, 'export.json', 'export', ExportFileSchema);
   if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
     throw new UserError(`${join(configDir, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${modelName} is ${layerSizes(model).join('-')} with ${model.steps}`);
   }

@@ -3,10 +3,8 @@ import { UserError } from '../errors.js';
 import type { TrainConfig } from '../model/train-config.js';
 import { stackKey, trainStacked, type StackedTrial } from '../train/stacked-trainer.js';
 import type { EpochMetrics, TrainResult } from '../train/trainer.js';
-import { makePruner } from './pruner/index.js';
-import { makeSampler } from './sampler/index.js';
 import type { Trial } from './types.js';
-import { defaultWorkerName, trialConfig, type WorkerOptions } from './worker.js';
+import { trialConfig, workerSettings, type WorkerOptions } from './worker.js';
 
 export interface StackedWorkerOptions extends WorkerOptions {
   /** Train up to this many trials of one shape together (train/stacked-trainer.ts). */
@@ -39,12 +37,7 @@ interface Running {
  */
 export async function runStackedWorker(o: StackedWorkerOptions): Promise<number> {
   const { store, space, stack } = o;
-  const worker = o.worker ?? defaultWorkerName();
-  const staleAfterMs = o.staleAfterMs ?? 60_000;
-  const heartbeatMs = o.heartbeatMs ?? Math.max(1000, Math.floor(staleAfterMs / 4));
-  const propose = makeSampler(space);
-  const shouldPrune = makePruner(space);
-  const metric = space.objective.metric;
+  const { worker, staleAfterMs, heartbeatMs, propose, shouldPrune, metric } = workerSettings(o);
   const better = (a: number, b: number) => (space.objective.direction === 'maximize' ? a > b : a < b);
   const beats = new Map<number, NodeJS.Timeout>();
   const release = (trial: Trial) => {

@@ -37,6 +37,19 @@ function better(space: SearchSpace, a: number, b: number): boolean {
   return space.objective.direction === 'maximize' ? a > b : a < b;
 }
 
+/** What every worker derives from its options: its name, timing, sampler, pruner and objective metric. */
+export function workerSettings(o: WorkerOptions) {
+  const staleAfterMs = o.staleAfterMs ?? 60_000;
+  return {
+    worker: o.worker ?? defaultWorkerName(),
+    staleAfterMs,
+    heartbeatMs: o.heartbeatMs ?? Math.max(1000, Math.floor(staleAfterMs / 4)),
+    propose: makeSampler(o.space),
+    shouldPrune: makePruner(o.space),
+    metric: o.space.objective.metric,
+  };
+}
+
 /**
  * Claim and run trials until the study has none left: each trial trains with its parameters, reports
  * the objective after every epoch, is pruned when the pruner says so, and is finished once. Heartbeats
@@ -44,12 +57,7 @@ function better(space: SearchSpace, a: number, b: number): boolean {
  */
 export async function runWorker(o: WorkerOptions): Promise<number> {
   const { store, space } = o;
-  const worker = o.worker ?? defaultWorkerName();
-  const staleAfterMs = o.staleAfterMs ?? 60_000;
-  const heartbeatMs = o.heartbeatMs ?? Math.max(1000, Math.floor(staleAfterMs / 4));
-  const propose = makeSampler(space);
-  const shouldPrune = makePruner(space);
-  const metric = space.objective.metric;
+  const { worker, staleAfterMs, heartbeatMs, propose, shouldPrune, metric } = workerSettings(o);
   let ran = 0;
   for (;;) {
     if (o.deadline !== undefined && Date.now() >= o.deadline) break;

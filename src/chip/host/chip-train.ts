@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../../data/dataset.js';
 import { epochOrder } from '../../data/epoch-order.js';
@@ -6,20 +7,11 @@ import { inFile, UserError } from '../../errors.js';
 import { parseWith, readJsonFile } from '../../formats/validate.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { toJsonText } from '../../io/json.js';
-import { EncodingSchema, LossSchema, NeuronSchema, type ModelFile } from '../../model/schema.js';
+import type { LossSettings, ModelFile } from '../../model/schema.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
-import { readDirFile } from '../config-dir.js';
+import { ExportFileSchema, readDirFile, type ExportFile } from '../config-dir.js';
 import type { ChipConfig } from '../sim/load-config.js';
 import { OnChipTrainer, type ChipTrainingState, type TrainingCost } from './on-chip-training.js';
-
-/** What chip-train needs of export.json: the model settings the weights belong to. */
-const ExportInfoSchema = z
-  .object({
-    model: z
-      .object({ steps: z.number().int(), neuron: NeuronSchema, encoding: EncodingSchema, loss: LossSchema, features: z.array(z.string()).optional() })
-      .passthrough(),
-  })
-  .passthrough();
 
 const matrices = z.array(z.array(z.array(z.number())));
 
@@ -85,14 +77,14 @@ function costColumns(cost: TrainingCost, samples: number): Record<string, number
 }
 
 /** The model file of chip-trained weights: the export's settings, on-chip provenance. */
-function chipModel(info: z.output<typeof ExportInfoSchema>, weights: number[][][], opts: ChipTrainOptions, epochs: number, bestEpoch: number, batch: number): ModelFile {
+function chipModel(info: ExportFile, loss: LossSettings, weights: number[][][], opts: ChipTrainOptions, epochs: number, bestEpoch: number, batch: number): ModelFile {
   const m = info.model;
   return {
     format: 's2prop-model',
     version: 1,
     steps: m.steps,
     neuron: m.neuron,
-    loss: m.loss,
+    loss,
     encoding: m.encoding,
     ...(m.features ? { features: m.features } : {}),
     layers: weights.map((w) => ({ weights: w })),
@@ -118,7 +110,9 @@ function chipModel(info: z.output<typeof ExportInfoSchema>, weights: number[][][
  * chip), a log row with the cost, and a checkpoint of the chip state, so --resume continues exactly.
  */
 export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
-  const info = readDirFile(opts.dir, 'export.json', 'export', ExportInfoSchema);
+  const info = readDirFile(opts.dir, 'export.json', 'export', ExportFileSchema);
+  const loss = info.model.loss;
+  if (!loss) throw inFile(join(opts.dir, 'export.json'), 'has no model.loss (written before on-chip training existed); export the model again');
   const trainer = new OnChipTrainer(opts.config, opts.dir);
   const t = trainer.training;
   const batch = opts.batch ?? t.batchSize;
@@ -176,6 +170,6 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
     opts.onEpoch?.(history);
   }
   if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
-  return { model: chipModel(info, best.weights, opts, history.length, best.epoch, batch), history, bestEpoch: best.epoch, lastCost };
+  return { model: chipModel(info, loss, best.weights, opts, history.length, best.epoch, batch), history, bestEpoch: best.epoch, lastCost };
 }
 

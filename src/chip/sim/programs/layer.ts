@@ -49,21 +49,12 @@ export class LayerProgram implements Program {
     this.epsOut = new Float32Array(this.inputs);
   }
 
-  /** Input index of neuron `neuron` of slice `slice` of the source population, or -1. */
-  private sourceIndex(slice: number, neuron: number): number {
-    const { u32 } = this.mem;
-    const slices = this.mem.at('sourceSlices');
-    if (slice >= u32[slices]) return -1; // not a slice of our source population: ignored, as the C program would
-    const k = u32[slices + 1 + slice] + neuron;
-    return k < this.inputs ? k : -1;
-  }
-
   receive(key: number, payload: number): void {
     this.received++;
     const kind = key >>> 30;
     if (kind === KIND_SPIKE) {
       const f = keyFields(key);
-      const k = this.sourceIndex(f.slice, f.neuron);
+      const k = this.mem.sourceIndex(f.slice, f.neuron, this.inputs);
       if (k >= 0) this.mem.setBit(this.mem.at('inbox'), k);
     } else if (kind === KIND_ERROR && this.training) {
       const j = keyFields(key).neuron;
@@ -178,13 +169,8 @@ export class LayerProgram implements Program {
     work.neuronUpdates = n;
     work.floatOps = 10 * n + spiked.length * n * (wantEps ? 4 : 2);
     if (!wantEps) return;
-    const slot = u32[H.slot];
-    const source = u32[H.layer] - 1;
-    const slices = this.mem.at('sourceSlices');
-    let slice = 0;
     for (const k of spiked) {
-      while (slice + 1 < u32[slices] && u32[slices + 2 + slice] <= k) slice++;
-      send(makeKey({ kind: KIND_ERROR, slot, layer: source, slice, neuron: k - u32[slices + 1 + slice] }), epsOut[k]);
+      send(makeKey({ kind: KIND_ERROR, slot: u32[H.slot], layer: u32[H.layer] - 1, ...this.mem.sourceSliceOf(k) }), epsOut[k]);
       work.sent++;
     }
   }

@@ -32,11 +32,9 @@ export class LossProgram implements Program {
     this.received++;
     if (key >>> 30 !== KIND_SPIKE || t > this.steps) return;
     const f = keyFields(key);
-    const slices = this.mem.at('sourceSlices');
-    if (f.slice >= this.mem.u32[slices]) return;
-    const n = this.mem.u32[slices + 1 + f.slice] + f.neuron;
+    const n = this.mem.sourceIndex(f.slice, f.neuron, this.n);
     const first = this.mem.at('firstSpikes');
-    if (n < this.n && this.mem.u32[first + n] > t - 1) this.mem.u32[first + n] = t - 1;
+    if (n >= 0 && this.mem.u32[first + n] > t - 1) this.mem.u32[first + n] = t - 1;
   }
 
   tick(t: number, send: Send): TickWork {
@@ -53,13 +51,10 @@ export class LossProgram implements Program {
     const { u32, f32 } = this.mem;
     const first = this.mem.at('firstSpikes');
     const errors = this.mem.at('errors');
-    const slices = this.mem.at('sourceSlices');
     for (let n = 0; n < this.n; n++) {
       const tn = u32[first + n];
       if (tn >= T - 1 || t !== 2 * T - tn - 1) continue;
-      let slice = 0;
-      while (slice + 1 < u32[slices] && u32[slices + 2 + slice] <= n) slice++;
-      send(makeKey({ kind: KIND_ERROR, slot: u32[H.slot], layer: u32[H.layer], slice, neuron: n - u32[slices + 1 + slice] }), f32[errors + n]);
+      send(makeKey({ kind: KIND_ERROR, slot: u32[H.slot], layer: u32[H.layer], ...this.mem.sourceSliceOf(n) }), f32[errors + n]);
       work.sent++;
     }
     return work;

@@ -49,6 +49,25 @@ export class Memory {
     this.u32[offset + (i >>> 5)] = (this.u32[offset + (i >>> 5)] | (1 << (i & 31))) >>> 0;
   }
 
+  /**
+   * Index in the source population of neuron `neuron` of its slice `slice` (the sourceSlices region: the
+   * count, then each slice's first neuron), or -1 when the key names no slice or an index of `size` or more.
+   */
+  sourceIndex(slice: number, neuron: number, size: number): number {
+    const table = this.at('sourceSlices');
+    if (slice >= this.u32[table]) return -1; // not a slice of the source population: ignored, as the C program would
+    const k = this.u32[table + 1 + slice] + neuron;
+    return k < size ? k : -1;
+  }
+
+  /** The slice of the source population holding index k, and k's neuron within that slice. */
+  sourceSliceOf(k: number): { slice: number; neuron: number } {
+    const table = this.at('sourceSlices');
+    let slice = 0;
+    while (slice + 1 < this.u32[table] && this.u32[table + 2 + slice] <= k) slice++;
+    return { slice, neuron: k - this.u32[table + 1 + slice] };
+  }
+
   /** Row `step` of a per-step bitmap table of `n` bits per step. */
   row(name: RegionName, step: number, n: number): number {
     return this.at(name) + step * bitmapWords(n);
