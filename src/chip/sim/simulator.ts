@@ -125,6 +125,7 @@ export class ChipSimulator {
   private readonly network: RouterNetwork;
   readonly pes: LoadedPe[];
   private readonly chipOf: number[];
+  private readonly indexOf: Map<string, number>;
 
   constructor(readonly config: ChipConfig) {
     this.pes = [...config.pes.values()];
@@ -132,6 +133,7 @@ export class ChipSimulator {
     this.programs = this.pes.map(makeProgram);
     this.network = new RouterNetwork(config.routing, config.machine);
     this.chipOf = this.pes.map((p) => p.chip);
+    this.indexOf = new Map(this.pes.map((p, i) => [p.id, i]));
   }
 
   /** The number of features the input program expects. */
@@ -209,7 +211,7 @@ export class ChipSimulator {
       for (const { key, payload, chip } of inFlight) {
         const { pes, hops } = this.network.route(key, chip);
         rec.packetHops += hops;
-        for (const id of pes) this.programs[this.index(id)].receive(key, payload, t);
+        for (const id of pes) this.programs[this.indexOf.get(id)!].receive(key, payload, t);
       }
       inFlight = [];
       for (let p = 0; p < this.pes.length; p++) {
@@ -222,12 +224,6 @@ export class ChipSimulator {
       }
       rec.sent(Math.min(t, rec.ticks - 1), inFlight.length);
     }
-  }
-
-  private indexById?: Map<string, number>;
-  private index(id: string): number {
-    this.indexById ??= new Map(this.pes.map((p, i) => [p.id, i]));
-    return this.indexById.get(id)!;
   }
 
   /**
