@@ -65,6 +65,11 @@ export interface ExportReport {
   pes: PeReport[];
   memory: { maxBytes: number; maxPercentOfData: number; dataBytesPerPe: number };
   realTime: { mhz: number; budgetCycles: number; worstCaseCycles: number; fits: boolean }[];
+  /**
+   * The chip runs one model step per timer tick: the model's step (ms) against the machine's tick (µs).
+   * `speed` = step / tick: 1 is real time, 0.25 a network of 0.25 ms steps on 1 ms ticks (4 times slower).
+   */
+  time: { stepMs: number; tickMicroseconds: number; speed: number };
 }
 
 export interface ExportResult {
@@ -210,6 +215,7 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
     pes,
     memory: { maxBytes: Math.max(...pes.map((p) => p.bytes)), maxPercentOfData: Math.max(...pes.map((p) => p.percentOfData)), dataBytesPerPe: data },
     realTime: machine.clock.optionsMHz.value.map((mhz) => ({ mhz, budgetCycles: tickBudget(machine, mhz), worstCaseCycles: worst, fits: worst <= tickBudget(machine, mhz) })),
+    time: { stepMs: model.neuron.dtMs, tickMicroseconds: machine.clock.tickMicroseconds.value, speed: (1000 * model.neuron.dtMs) / machine.clock.tickMicroseconds.value },
   };
 
   files.set('spec.json', jsonFile(spec));

@@ -72,6 +72,9 @@ export function exportSummary(r: ExportReport): string {
     ...(q.length ? ['quantisation: ' + q.join('; ')] : []),
     ...rounding,
     ...r.realTime.map((t) => `real time at ${t.mhz} MHz: worst case ${t.worstCaseCycles} of ${t.budgetCycles} cycles per tick: ${t.fits ? 'fits' : 'DOES NOT FIT'}`),
+    ...(r.time.speed === 1
+      ? []
+      : [`time: model steps of ${r.time.stepMs} ms on ticks of ${r.time.tickMicroseconds} µs (one step per tick): the chip runs the network at ${+r.time.speed.toFixed(4)} × its own time; a machine with tickMicroseconds ${+(1000 * r.time.stepMs).toFixed(3)} runs it in real time`]),
   ].join('\n');
 }
 

@@ -83,6 +83,13 @@ describe('chip simulator = tensor engine with the exported weights, spike for sp
     });
   }
 
+  it('a model of 0.25 ms steps: spike-exact, and the report says the 1 ms ticks run it at 0.25 × its time', () => {
+    expect(exportTo(TWIN, 'int8', BUILTIN_MACHINES.chip, 1).report.time).toEqual({ stepMs: 1, tickMicroseconds: 1000, speed: 1 });
+    const fine: ModelFile = { ...TWIN, neuron: { ...TWIN.neuron, dtMs: 0.25 } };
+    const { report } = compare(fine, 'float32', BUILTIN_MACHINES.chip, 2, 60);
+    expect(report.time).toEqual({ stepMs: 0.25, tickMicroseconds: 1000, speed: 0.25 });
+  });
+
   it('a layer sliced across PEs (small PE memory): slices gather their inputs correctly', () => {
     const { report } = compare(TWIN, 'int8', tinyMachine({ dataBytes: 1200 }), 2, 60);
     const layer1 = report.pes.filter((p) => p.slot === 0 && p.layer === 1);
