@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { useBackend, parseBackend } from '../engine/backend.js';
+import { backendNote, useBackend, parseBackend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
@@ -9,12 +9,16 @@ export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
     type: 'string',
     default: 'auto',
-    describe: 'auto (tensorflow when @tensorflow/tfjs-node[-gpu] loads, else wasm) | wasm | cpu | tensorflow',
+    describe: 'auto (tensorflow when @tensorflow/tfjs-node[-gpu] loads, else webgpu on a hardware adapter, else wasm) | wasm | cpu | webgpu | tensorflow',
   });
 }
 
+/** Start the chosen backend; says on stderr which GPU adapter was seen (or why none is used). */
 export async function startBackend(choice: string): Promise<string> {
-  return useBackend(parseBackend(choice));
+  const name = await useBackend(parseBackend(choice));
+  const note = backendNote();
+  if (note) process.stderr.write(`${note}\n`);
+  return name;
 }
 
 /** Write JSON to a file (atomically) or to stdout when no path is given. */
