@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { lifWasm, type EmscriptenModule, type LifWasmExports } from './wasm-kernels.js';
+import type { WebGpuBackendLike } from './webgpu/gpu-program.js';
+import { WEBGPU_KERNELS } from './webgpu/kernels.js';
 
 /**
  * Custom kernels written once as plain typed-array loops and run on any backend.
  *
  * On `cpu` and `wasm` the loop reads its inputs where the backend keeps them (a JS typed array, or a
  * view of the wasm heap) and writes straight into the output buffers, so a kernel costs one dispatch and
- * no copies. On any other backend (the native `tensorflow` one, a GPU) the same loop runs on downloaded
- * inputs and its outputs are uploaded again: correct everywhere, fast where the data lives in JS memory.
+ * no copies. On `webgpu` each kernel has WGSL shaders of its own (webgpu/). On any other backend the
+ * same loop runs on downloaded inputs and its outputs are uploaded again (correct, not fast).
  */
 
 export type KernelArray = Float32Array | Int32Array | Uint8Array;
@@ -110,14 +112,31 @@ function registerWasm<A>(kernel: TypedKernel<A>): void {
   });
 }
 
+function registerWebGpu<A>(kernel: TypedKernel<A>): void {
+  const gpu = WEBGPU_KERNELS[kernel.name];
+  if (!gpu) return;
+  tf.registerKernel({
+    kernelName: kernel.name,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      gpu(backend as unknown as WebGpuBackendLike, kernel.inputNames.map((n) => inputs[n] as tf.TensorInfo), attrs),
+  });
+}
+
 const registered = new Set<string>();
 
-/** Register a typed kernel for the backends whose memory it can use in place. Idempotent. */
+/** Register a typed kernel for the backends that run it in place. Idempotent. */
 export function registerTypedKernel<A>(kernel: TypedKernel<A>): void {
   if (registered.has(kernel.name)) return;
   registered.add(kernel.name);
   registerCpu(kernel);
   registerWasm(kernel);
+  registerWebGpu(kernel);
+}
+
+/** Backends on which a kernel runs in place (registered above) rather than by download and upload. */
+function runsInPlace(kernelName: string, backendName: string): boolean {
+  return backendName === 'cpu' || backendName === 'wasm' || (backendName === 'webgpu' && kernelName in WEBGPU_KERNELS);
 }
 
 /** Which path `runTypedKernel` takes: in place on cpu/wasm, or download-compute-upload elsewhere. */
@@ -135,7 +154,7 @@ export function runTypedKernel<A extends object>(
 ): tf.Tensor[] {
   registerTypedKernel(kernel);
   const backendName = tf.getBackend();
-  if (!forceFallback && (backendName === 'cpu' || backendName === 'wasm')) {
+  if (!forceFallback && runsInPlace(kernel.name, backendName)) {
     const named: Record<string, tf.Tensor> = {};
     kernel.inputNames.forEach((n, i) => (named[n] = inputs[i]));
     const out = tf.engine().runKernel(kernel.name, named, attrs as unknown as tf.NamedAttrMap);

@@ -1,0 +1,172 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LifAdjointAttrs } from '../lif-adjoint-kernel.js';
+import { trialLayout } from '../trial-axis.js';
+import { dispatch, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
+
+/**
+ * The adjoint pass on the GPU (eventprop.md "Backward pass"; lif-adjoint-kernel.ts is the reference),
+ * in three shaders, since WGSL has no float atomics and every sum must have a fixed order:
+ * 1. Recurrence: one thread per (sample, neuron) runs reverse time and stores, per step i, the
+ *    difference lamV[i+1] - lamI[i+1] (what eps_in[i] needs) and tauSyn * lamI[i] (what G needs).
+ * 2. Errors to the previous layer: one thread per (sample, step, input) where that input spiked sums
+ *    W[k][j] * difference over the neurons j in ascending order (the reference's order).
+ * 3. Weight gradient: one thread per (trial, input, neuron) and chunk of samples sums -tauSyn * lamI
+ *    over the chunk's samples in ascending order and each sample's steps in reverse, where the input
+ *    spiked (the reference's order); when there are too few weights to fill the GPU, the samples are
+ *    split into chunks whose partial sums a reduction pass adds in chunk order.
+ */
+
+const RECURRENCE: ShaderSource = {
+  key: 's2prop-lif-adjoint',
+  code: `${uniformStruct(
+    ['batch', 'steps', 'neurons', 'alpha', 'beta', 'oneMinusAlpha', 'eps', 'tauSyn', 'zero'],
+    ['u32', 'u32', 'u32', 'f32', 'f32', 'f32', 'f32', 'f32', 'u32'],
+    5,
+  )}
+@group(0) @binding(0) var<storage, read> s: array<i32>;
+@group(0) @binding(1) var<storage, read> D: array<f32>;
+@group(0) @binding(2) var<storage, read> e: array<f32>;
+@group(0) @binding(3) var<storage, read_write> diff: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lamIScaled: array<f32>;
+${PRELUDE}
+${entry(`
+  let N = u.neurons;
+  let T = u.steps;
+  if (t >= u.batch * N) { return; }
+  let b = t / N;
+  let j = t % N;
+  var lamV = 0.0;
+  var lamI = 0.0;
+  let last = (b * T + T - 1u) * N + j;
+  diff[last] = 0.0;
+  lamIScaled[last] = 0.0;
+  for (var i = i32(T) - 2; i >= 0; i--) {
+    let here = (b * T + u32(i)) * N + j;
+    let next = here + N;
+    // 1. eps_in[i] uses lamV[i+1] - lamI[i+1]
+    diff[here] = lamV - lamI;
+    // 2. lamI[i] = alpha*lamI[i+1] + (1-alpha)*lamV[i+1]
+    let newLamI = flush(keep(u.alpha * lamI) + keep(u.oneMinusAlpha * lamV));
+    // 3. lamV[i] = beta*lamV[i+1] + s[i+1]*(lamV[i+1] + e[i+1]) / (D[i+1] + eps)
+    var newLamV = keep(u.beta * lamV);
+    if (s[next] != 0) { newLamV = newLamV + (lamV + e[next]) / (D[next] + u.eps); }
+    lamI = newLamI;
+    lamV = flush(newLamV);
+    // 4. G -= tauSyn * outer(s_in[i], lamI[i]): the scaled adjoint, summed by the gradient shader
+    lamIScaled[here] = u.tauSyn * lamI;
+  }`)}`,
+};
+
+const EPS_IN: ShaderSource = {
+  key: 's2prop-lif-eps-in',
+  code: `${uniformStruct(['batch', 'steps', 'inputs', 'neurons', 'perTrial', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32'], 4)}
+@group(0) @binding(0) var<storage, read> sIn: array<i32>;
+@group(0) @binding(1) var<storage, read> W: array<f32>;
+@group(0) @binding(2) var<storage, read> diff: array<f32>;
+@group(0) @binding(3) var<storage, read_write> epsIn: array<f32>;
+${PRELUDE}
+${entry(`
+  let N = u.neurons;
+  let Nin = u.inputs;
+  if (t >= u.batch * u.steps * Nin) { return; }
+  let k = t % Nin;
+  let row = t / Nin;
+  let i = row % u.steps;
+  let b = row / u.steps;
+  var acc = 0.0;
+  if (i + 1u < u.steps && sIn[t] != 0) {
+    let w0 = ((b / u.perTrial) * Nin + k) * N;
+    let d0 = row * N;
+    for (var j = 0u; j < N; j++) {
+      acc = acc + keep(W[w0 + j] * diff[d0 + j]);
+    }
+  }
+  epsIn[t] = acc;`)}`,
+};
+
+const GRADIENT: ShaderSource = {
+  key: 's2prop-lif-gradient',
+  code: `${uniformStruct(['trials', 'perTrial', 'steps', 'inputs', 'neurons', 'chunk', 'chunks', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32'], 3)}
+@group(0) @binding(0) var<storage, read> sIn: array<i32>;
+@group(0) @binding(1) var<storage, read> lamIScaled: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+${PRELUDE}
+${entry(`
+  let N = u.neurons;
+  let Nin = u.inputs;
+  let T = u.steps;
+  let size = u.trials * Nin * N;
+  if (t >= u.chunks * size) { return; }
+  let c = t / size;
+  let w = t % size;
+  let j = w % N;
+  let k = (w / N) % Nin;
+  let trial = w / (N * Nin);
+  let first = trial * u.perTrial + c * u.chunk;
+  let end = min(first + u.chunk, (trial + 1u) * u.perTrial);
+  var acc = 0.0;
+  for (var b = first; b < end; b++) {
+    for (var i = i32(T) - 2; i >= 0; i--) {
+      let row = b * T + u32(i);
+      if (sIn[row * Nin + k] != 0) { acc = acc - lamIScaled[row * N + j]; }
+    }
+  }
+  partial[t] = acc;`)}`,
+};
+
+const REDUCE: ShaderSource = {
+  key: 's2prop-chunk-sum',
+  code: `${uniformStruct(['size', 'chunks', 'zero'], ['u32', 'u32', 'u32'], 2)}
+@group(0) @binding(0) var<storage, read> partial: array<f32>;
+@group(0) @binding(1) var<storage, read_write> total: array<f32>;
+${PRELUDE}
+${entry(`
+  if (t >= u.size) { return; }
+  var acc = partial[t];
+  for (var c = 1u; c < u.chunks; c++) { acc = acc + partial[c * u.size + t]; }
+  total[t] = acc;`)}`,
+};
+
+/** Enough threads to keep a GPU busy; below this the gradient's samples are split into chunks. */
+const BUSY_THREADS = 16384;
+
+export function lifAdjointGpu(backend: WebGpuBackendLike, [sIn, s, D, e, W]: tf.TensorInfo[], attrs: LifAdjointAttrs): tf.TensorInfo[] {
+  const { alpha, beta, oneMinusAlpha, eps, tauSynSeconds, wantEpsIn } = attrs;
+  const [B, T, Nin] = sIn.shape;
+  const { trials: K, neurons: N, perTrial } = trialLayout(B, W.shape);
+  const diff = emptyTensor(backend, [B, T, N], 'float32');
+  const lamIScaled = emptyTensor(backend, [B, T, N], 'float32');
+  dispatch(
+    backend,
+    RECURRENCE,
+    [s, D, e, diff, lamIScaled],
+    [['u32', B], ['u32', T], ['u32', N], ['f32', alpha], ['f32', beta], ['f32', oneMinusAlpha], ['f32', eps], ['f32', tauSynSeconds], ['u32', 0]],
+    B * N,
+  );
+  let epsIn: tf.TensorInfo;
+  if (wantEpsIn) {
+    epsIn = emptyTensor(backend, [B, T, Nin], 'float32');
+    dispatch(backend, EPS_IN, [sIn, W, diff, epsIn], [['u32', B], ['u32', T], ['u32', Nin], ['u32', N], ['u32', perTrial], ['u32', 0]], B * T * Nin);
+  } else epsIn = backend.makeTensorInfo([0], 'float32', new Float32Array(0));
+
+  const size = K * Nin * N;
+  const chunks = Math.max(1, Math.min(perTrial, Math.ceil(BUSY_THREADS / size)));
+  const chunk = Math.ceil(perTrial / chunks);
+  const used = Math.ceil(perTrial / chunk);
+  const G = emptyTensor(backend, W.shape, 'float32');
+  const partial = used === 1 ? G : emptyTensor(backend, [used * size], 'float32');
+  dispatch(
+    backend,
+    GRADIENT,
+    [sIn, lamIScaled, partial],
+    [['u32', K], ['u32', perTrial], ['u32', T], ['u32', Nin], ['u32', N], ['u32', chunk], ['u32', used], ['u32', 0]],
+    used * size,
+  );
+  if (partial !== G) {
+    dispatch(backend, REDUCE, [partial, G], [['u32', size], ['u32', used], ['u32', 0]], size);
+    backend.disposeData(partial.dataId);
+  }
+  backend.disposeData(diff.dataId);
+  backend.disposeData(lamIScaled.dataId);
+  return [G, epsIn];
+}
