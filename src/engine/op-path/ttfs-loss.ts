@@ -14,6 +14,8 @@ import type { TtfsLoss, TtfsLossAttrs } from '../ttfs-loss-kernel.js';
  * - CE = (t_c - t_min)/xi + log1p(sum - 1), where sum - 1 is summed without the ones (small CE keeps
  *   its digits instead of vanishing in 1 + tiny);
  * - R = a * expm1(t_c / tau1);
+ * - log1p and expm1 built from log and exp (Kahan's formulas below): backends differ in these two ops
+ *   (the wasm backend's log1p is log(1 + x) in float32, which loses the small CE again).
  * - the label's 1 - p_c as (sum of the other exponentials) / sum, not as a difference near 1.
  */
 export function ttfsLossOps([s, labels]: tf.Tensor[], attrs: TtfsLossAttrs): tf.Tensor[] {
@@ -42,14 +44,15 @@ export function ttfsLossOps([s, labels]: tf.Tensor[], attrs: TtfsLossAttrs): tf.
     const sumMinusOne = tf.add(tf.sum(tf.where(isMin, zero, ez), 1, true), tf.sub(ones, 1));
     const sum = tf.add(sumMinusOne, 1);
     const p = tf.div(ez, sum);
-    const ce = tf.add(tf.div(tf.sub(tc, tMin), xi), tf.log1p(sumMinusOne));
+    const ce = tf.add(tf.div(tf.sub(tc, tMin), xi), log1p(sumMinusOne));
     const tcOverTau = tf.div(tc, perSample((l) => l.tau1));
-    const reg = tf.mul(perSample((l) => l.a), tf.expm1(tcOverTau));
+    const expTc = tf.exp(tcOverTau);
+    const reg = tf.mul(perSample((l) => l.a), expm1(tcOverTau, expTc));
     const terms = tf.concat([ce, reg], 1);
     // dL/dt_n = ((1[n = c] - p_n) / xi + 1[n = c] * (a / tau1) * exp(t_c / tau1)) / batchSize
     const oneMinusPc = tf.div(tf.sum(tf.where(isLabel, zero, ez), 1, true), sum);
     const ceGrad = tf.div(tf.where(isLabel, tf.broadcastTo(oneMinusPc, [B, N]), tf.neg(p)), xi);
-    const regGrad = tf.mul(perSample((l) => l.a / l.tau1), tf.exp(tcOverTau)); // [B, 1]
+    const regGrad = tf.mul(perSample((l) => l.a / l.tau1), expTc); // [B, 1]
     const grad = tf.div(tf.add(ceGrad, tf.where(isLabel, tf.broadcastTo(regGrad, [B, N]), zero)), batchSize);
     // Placed at step t_n; never at step T-1 (the mask's last step index is -1) nor when silent (t_n = T).
     const placeIndex = tf.reshape(tf.concat([tf.range(0, T - 1, 1, 'int32'), tf.tensor1d([-1], 'int32')]), [1, T, 1]);
@@ -57,4 +60,18 @@ export function ttfsLossOps([s, labels]: tf.Tensor[], attrs: TtfsLossAttrs): tf.
     const e = tf.where(at, tf.reshape(grad, [B, 1, N]), zero);
     return [first, terms, e];
   });
+}
+
+/**
+ * log(1 + x) for x >= 0 to a few ulps from an accurate log (Kahan): with u = fl(1 + x), x when u = 1,
+ * else log(u) * x / (u - 1) (the rounding of 1 + x cancels in the ratio).
+ */
+function log1p(x: tf.Tensor): tf.Tensor {
+  const u = tf.add(x, 1);
+  return tf.where(tf.equal(u, 1), x, tf.div(tf.mul(tf.log(u), x), tf.sub(u, 1)));
+}
+
+/** exp(x) - 1 for x >= 0 from u = exp(x) (Kahan): x when u = 1, else (u - 1) * x / log(u). */
+function expm1(x: tf.Tensor, u: tf.Tensor): tf.Tensor {
+  return tf.where(tf.equal(u, 1), x, tf.div(tf.mul(tf.sub(u, 1), x), tf.log(u)));
 }
