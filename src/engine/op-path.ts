@@ -8,7 +8,6 @@ export { flushSubnormal, FLT_MIN } from './op-path/flush.js';
 export { lifAdjointOps, lifForwardOps, ttfsLossOps, updateOps };
 
 /** An op-path computation: the inputs, attributes and outputs (shapes, dtypes, order) of its typed kernel. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OpPathFn = (inputs: tf.Tensor[], attrs: any) => tf.Tensor[];
 
 /**

@@ -46,7 +46,6 @@ const ADJOINT = (wantEpsIn: boolean): LifAdjointAttrs => ({
   wantEpsIn,
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Run = (kernel: TypedKernel<any>, inputs: tf.Tensor[], attrs: any) => tf.Tensor[];
 const typed: Run = (kernel, inputs, attrs) => runTypedKernel(kernel, inputs, attrs);
 const ops: Run = (kernel, inputs, attrs) => opPath[kernel.name](inputs, attrs);

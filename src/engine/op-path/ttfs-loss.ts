@@ -28,10 +28,10 @@ export function ttfsLossOps([s, labels]: tf.Tensor[], attrs: TtfsLossAttrs): tf.
   const perSample = (f: (l: TtfsLoss) => number) =>
     tf.tensor2d(Array.from({ length: B }, (_, b) => f(losses[Math.floor(b / perTrial)])), [B, 1]);
   return tf.tidy(() => {
-    // First spike per neuron: the smallest step index where it spiked, T when silent.
-    const stepIndex = tf.reshape(tf.range(0, T, 1, 'int32'), [1, T, 1]);
-    const first = tf.min(tf.where(s, stepIndex, tf.scalar(T, 'int32')), 1); // int32 [B, N]
-    const t = tf.cast(first, 'float32');
+    // First spike per neuron: the smallest step index where it spiked, T when silent. In float32 (exact
+    // integers): TensorFlow keeps int32 tensors of GPU ops in host memory.
+    const stepIndex = tf.reshape(tf.range(0, T, 1, 'float32'), [1, T, 1]);
+    const t = tf.min(tf.where(s, stepIndex, tf.scalar(T)), 1); // [B, N]
     const isLabel = tf.equal(tf.reshape(tf.range(0, N, 1, 'int32'), [1, N]), tf.reshape(labels, [B, 1])); // [B, N]
     const zero = tf.scalar(0);
     const xi = perSample((l) => l.xi);
@@ -55,10 +55,10 @@ export function ttfsLossOps([s, labels]: tf.Tensor[], attrs: TtfsLossAttrs): tf.
     const regGrad = tf.mul(perSample((l) => l.a / l.tau1), expTc); // [B, 1]
     const grad = tf.div(tf.add(ceGrad, tf.where(isLabel, tf.broadcastTo(regGrad, [B, N]), zero)), batchSize);
     // Placed at step t_n; never at step T-1 (the mask's last step index is -1) nor when silent (t_n = T).
-    const placeIndex = tf.reshape(tf.concat([tf.range(0, T - 1, 1, 'int32'), tf.tensor1d([-1], 'int32')]), [1, T, 1]);
-    const at = tf.equal(placeIndex, tf.reshape(first, [B, 1, N]));
+    const placeIndex = tf.reshape(tf.concat([tf.range(0, T - 1, 1, 'float32'), tf.tensor1d([-1])]), [1, T, 1]);
+    const at = tf.equal(placeIndex, tf.reshape(t, [B, 1, N]));
     const e = tf.where(at, tf.reshape(grad, [B, 1, N]), zero);
-    return [first, terms, e];
+    return [tf.cast(t, 'int32'), terms, e];
   });
 }
 
