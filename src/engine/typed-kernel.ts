@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { opPath } from './op-path.js';
 import { lifWasm, type EmscriptenModule, type LifWasmExports } from './wasm-kernels.js';
 import type { WebGpuBackendLike } from './webgpu/gpu-program.js';
 import { WEBGPU_KERNELS } from './webgpu/kernels.js';
@@ -8,8 +9,9 @@ import { WEBGPU_KERNELS } from './webgpu/kernels.js';
  *
  * On `cpu` and `wasm` the loop reads its inputs where the backend keeps them (a JS typed array, or a
  * view of the wasm heap) and writes straight into the output buffers, so a kernel costs one dispatch and
- * no copies. On `webgpu` each kernel has WGSL shaders of its own (webgpu/). On any other backend the
- * same loop runs on downloaded inputs and its outputs are uploaded again (correct, not fast).
+ * no copies. On `webgpu` each kernel has WGSL shaders of its own (webgpu/). On the native `tensorflow`
+ * backend, which takes no custom kernels, each runs as plain tf ops on its device (op-path/). On any
+ * other backend the loop runs on downloaded inputs and its outputs are uploaded again (correct, slow).
  */
 
 export type KernelArray = Float32Array | Int32Array | Uint8Array;
@@ -139,7 +141,7 @@ function runsInPlace(kernelName: string, backendName: string): boolean {
   return backendName === 'cpu' || backendName === 'wasm' || (backendName === 'webgpu' && kernelName in WEBGPU_KERNELS);
 }
 
-/** Which path `runTypedKernel` takes: in place on cpu/wasm, or download-compute-upload elsewhere. */
+/** Which path `runTypedKernel` takes: in place on cpu/wasm/webgpu, tf ops on tensorflow, else download-compute-upload. */
 let forceFallback = false;
 /** For tests: run the generic download/upload path even where an in-place kernel exists. */
 export function setForceFallback(on: boolean): void {
@@ -160,6 +162,7 @@ export function runTypedKernel<A extends object>(
     const out = tf.engine().runKernel(kernel.name, named, attrs as unknown as tf.NamedAttrMap);
     return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
   }
+  if (!forceFallback && backendName === 'tensorflow' && opPath[kernel.name]) return opPath[kernel.name](inputs, attrs);
   const shapes = inputs.map((t) => t.shape);
   const arrays = inputs.map((t) => t.dataSync() as KernelArray);
   const specs = kernel.outputs(shapes, attrs);

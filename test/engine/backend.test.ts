@@ -3,13 +3,17 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it, vi } from 'vitest';
 import { useBackend } from '../../src/engine/backend.js';
 import { batchGradients } from '../../src/engine/gradients.js';
+import { lifAdjointKernel } from '../../src/engine/lif-adjoint-kernel.js';
+import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
+import { ttfsLossKernel } from '../../src/engine/ttfs-loss-kernel.js';
 import type { ModelFile } from '../../src/model/schema.js';
 
 // Stand in for @tensorflow/tfjs-node (not installable here): a package that, when imported, registers a
-// backend named 'tensorflow' — what the real one does. Its kernels are the cpu backend's, so the
-// custom kernels must take the generic download-compute-upload path on it.
+// backend named 'tensorflow' — what the real one does. Its ops are the cpu backend's and it has no
+// custom kernels, so the engine must run there as plain tf ops (the op path).
 vi.mock('@tensorflow/tfjs-node', () => {
   tf.registerBackend('tensorflow', () => new MathBackendCPU());
+  for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: 'tensorflow' });
   return {};
 });
 
@@ -25,12 +29,18 @@ const MODEL: ModelFile = {
 const BATCH = { steps: 12, inputs: 2, samples: [{ spikes: [[0, 1], [1, 4]] as [number, number][], label: 0 }, { spikes: [[1, 0]] as [number, number][], label: 1 }] };
 
 describe('backend selection', () => {
-  it('auto picks the native tensorflow backend when its package loads, and the engine gives the same numbers there', async () => {
+  it('auto picks the native tensorflow backend when its package loads; the engine runs there as tf ops, not CPU loops, with the same numbers', async () => {
     const onCpu = (await useBackend('cpu'), batchGradients(MODEL, BATCH));
     expect(await useBackend('auto')).toBe('tensorflow');
+    const loops = [lifForwardKernel, ttfsLossKernel, lifAdjointKernel].map((k) => vi.spyOn(k, 'compute'));
     const onNative = batchGradients(MODEL, BATCH);
-    expect(onNative).toEqual(onCpu);
-    expect(onCpu.grads.flat(2).some((g) => g !== 0)).toBe(true);
+    for (const loop of loops) expect(loop).not.toHaveBeenCalled();
+    loops.forEach((l) => l.mockRestore());
+    expect(onNative.firstSpikes).toEqual(onCpu.firstSpikes);
+    expect(onNative.loss).toBeCloseTo(onCpu.loss, 6);
+    const scale = Math.max(...onCpu.grads.flat(2).map(Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    onNative.grads.flat(2).forEach((g, i) => expect(Math.abs(g - onCpu.grads.flat(2)[i])).toBeLessThan(1e-5 * scale));
   });
 
   it('--backend tensorflow selects it explicitly; wasm and cpu by name', async () => {
