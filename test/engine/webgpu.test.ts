@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchRaster } from '../../src/data/encoding.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
-import { useBackend } from '../../src/engine/backend.js';
+import { backendNote, useBackend } from '../../src/engine/backend.js';
 import { backward, disposeTrace, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork } from '../../src/engine/network.js';
 import { runTypedKernel } from '../../src/engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../../src/engine/update-kernel.js';
-import { probeAdapter } from '../../src/engine/webgpu/adapter.js';
+import { adapterName, probeAdapter } from '../../src/engine/webgpu/adapter.js';
 import { initModel } from '../../src/model/init.js';
 import { neuronConstants } from '../../src/model/neuron.js';
 import { presetConfig } from '../../src/model/train-config.js';
@@ -199,6 +199,17 @@ describe.skipIf(reason !== null)('webgpu kernels', () => {
         expect(relative(step(ref[o]), step(gpu[o]))).toBeLessThan(1e-5);
       }
     }
+  });
+});
+
+describe.skipIf(reason !== null)('webgpu backend selection', () => {
+  it('auto takes webgpu only on a hardware adapter, and says which adapter it saw', async () => {
+    const info = probe.ok ? probe.info : null;
+    const name = await useBackend('auto');
+    expect(name).toBe(info!.software ? 'wasm' : 'webgpu');
+    expect(backendNote()).toContain(adapterName(info!));
+    if (info!.software) expect(backendNote()).toContain('slower than wasm');
+    await useBackend('cpu');
   });
 });
 

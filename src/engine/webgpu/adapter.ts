@@ -23,21 +23,35 @@ export type AdapterProbe =
   | { ok: true; gpu: GPU; adapter: GPUAdapter; info: AdapterDescription }
   | { ok: false; missing: string };
 
-/** Is libvulkan.so.1 where the dynamic loader will look (LD_LIBRARY_PATH, then the ld.so cache)? */
-function vulkanLoaderPresent(): boolean {
-  if (process.platform !== 'linux') return true; // Dawn uses Metal / D3D there
-  for (const dir of (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)) {
-    if (existsSync(join(dir, 'libvulkan.so.1'))) return true;
-  }
+const STANDARD_LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'];
+
+/** The ld.so cache's listing (`ldconfig -p`), or null where there is no ldconfig to ask. */
+function ldconfigListing(): string | null {
   for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig']) {
     if (!existsSync(ldconfig)) continue;
     try {
-      return execFileSync(ldconfig, ['-p'], { encoding: 'utf8' }).includes('libvulkan.so.1');
+      return execFileSync(ldconfig, ['-p'], { encoding: 'utf8' });
     } catch {
-      break;
+      return null;
     }
   }
-  return ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'].some((d) => existsSync(join(d, 'libvulkan.so.1')));
+  return null;
+}
+
+/**
+ * Is libvulkan.so.1 where the dynamic loader will look: a folder of LD_LIBRARY_PATH, then the ld.so
+ * cache (or, with no ldconfig, the usual library folders)? Asked before Dawn is, which would only
+ * print a warning and find no adapter.
+ */
+export function vulkanLoaderPresent(
+  ldLibraryPath = process.env.LD_LIBRARY_PATH ?? '',
+  listing: string | null = ldconfigListing(),
+  libDirs = STANDARD_LIB_DIRS,
+): boolean {
+  if (process.platform !== 'linux') return true; // Dawn uses Metal / D3D12 there
+  if (ldLibraryPath.split(':').some((dir) => dir && existsSync(join(dir, 'libvulkan.so.1')))) return true;
+  if (listing !== null) return listing.includes('libvulkan.so.1');
+  return libDirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
 export function describeAdapter(info: GPUAdapterInfo): AdapterDescription {
