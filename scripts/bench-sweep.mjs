@@ -5,6 +5,10 @@
 // results/bench-sweep.json.
 //
 //   npm run build && node scripts/bench-sweep.mjs [--trials 16] [--stacks 1,2,4,8] [--workers 1,2] [--epochs 40]
+//                                               [--backend wasm|webgpu] [--out FILE]
+//
+// With --backend webgpu (a GPU: large stacks, e.g. --stacks 64,256 --workers 1) the results go to
+// results/bench-sweep-webgpu.json unless --out says otherwise, with the adapter's name.
 //
 // Besides the wall-clock rate, each run records the CPU time of all its processes (user + system, from
 // the shell's `times`), which depends much less on other load on a shared machine: 3600 / cpuSecondsPerTrial
@@ -24,6 +28,8 @@ const trials = Number(arg('trials', '16'));
 const epochs = Number(arg('epochs', '40'));
 const stacks = arg('stacks', '1,2,4,8').split(',').map(Number);
 const workerCounts = arg('workers', '1,2').split(',').map(Number);
+const backend = arg('backend', 'wasm');
+const out = arg('out', join(root, backend === 'wasm' ? 'results/bench-sweep.json' : `results/bench-sweep-${backend}.json`));
 const NODE_FLAGS = ['--no-wasm-dynamic-tiering'];
 const work = mkdtempSync(join(tmpdir(), 's2prop-bench-sweep-'));
 const space = {
@@ -60,9 +66,10 @@ for (const stack of stacks) {
     const load = loadavg()[0];
     const { seconds, cpuSeconds } = timed([
       process.execPath, ...NODE_FLAGS, join(root, 'dist/cli/main.js'), 'sweep', 'run', '--space', join(work, 'space.json'), '--study', study,
-      '--workers', String(workers), '--stack', String(stack), '--backend', 'wasm',
+      '--workers', String(workers), '--stack', String(stack), '--backend', backend,
     ]);
     const row = {
+      backend,
       workers,
       stack,
       trials,
@@ -79,14 +86,21 @@ for (const stack of stacks) {
   }
 }
 rmSync(work, { recursive: true, force: true });
-mkdirSync(join(root, 'results'), { recursive: true });
+let adapter = null;
+if (backend === 'webgpu') {
+  const { probeAdapter, adapterName } = await import(join(root, 'dist/engine/webgpu/adapter.js'));
+  const probe = await probeAdapter();
+  adapter = probe.ok ? adapterName(probe.info) : `none: ${probe.missing}`;
+}
+mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
-  join(root, 'results/bench-sweep.json'),
+  out,
   JSON.stringify(
     {
       what:
-        'forty-epoch twin trials per hour (canonical splits, wasm) through s2prop sweep run with a SQLite study: stack 1 = one trial per worker process at a time; ' +
-        'stack K = each worker trains K trials of the same shape together in one tensor program (--stack K). trialsPerCpuHour = trials per hour of CPU time of all processes.',
+        `forty-epoch twin trials per hour (canonical splits, ${backend}) through s2prop sweep run with a SQLite study: stack 1 = one trial per worker process at a time; ' +
+        'stack K = each worker trains K trials of the same shape together in one tensor program (--stack K). trialsPerCpuHour = trials per hour of CPU time of all processes.`,
+      adapter,
       machine: {
         cpus: cpus().length,
         model: cpus()[0]?.model ?? 'unknown',
@@ -101,3 +115,4 @@ writeFileSync(
     2,
   ) + '\n',
 );
+process.exit(0); // Dawn's device keeps the event loop alive once an adapter was probed
