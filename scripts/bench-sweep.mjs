@@ -115,4 +115,3 @@ writeFileSync(
     2,
   ) + '\n',
 );
-process.exit(0); // Dawn's device keeps the event loop alive once an adapter was probed
