@@ -9,7 +9,7 @@
 // one weight element, so the GPU's queued work is inside the time. Writes the JSON after every case.
 //
 //   npm run build && node scripts/bench-gpu.mjs [--backends wasm,webgpu] [--quick] [--budget SECONDS]
-//                                               [--cases twin,wide,large] [--out FILE]
+//                                               [--cases twin,wide,large] [--out FILE] [--total-budget SECONDS]
 //
 // --budget: seconds of timed batches per case (default 40, 10 with --quick); a case whose warm-up batch
 // alone exceeds it is timed on fewer batches (at least one after the warm-up, unless the warm-up itself
@@ -30,6 +30,8 @@ function option(name, fallback) {
 }
 const quick = process.argv.includes('--quick');
 const budget = Number(option('--budget', quick ? 10 : 40));
+/** Seconds for the whole benchmark (cases that no longer fit are recorded as skipped). */
+const totalBudget = Number(option('--total-budget', Infinity));
 const backends = option('--backends', 'wasm,webgpu').split(',').filter(Boolean);
 const caseGroups = option('--cases', 'twin,wide,large').split(',').filter(Boolean);
 const K_LIST = quick ? [1, 16, 64] : [1, 16, 64, 256, 1024];
@@ -300,7 +302,7 @@ async function main() {
       'large: 700-256-20, T = 500, batch 256, twin neuron, random input rasters at 2 % density, random labels',
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, flags: NODE_FLAGS },
     date: new Date().toISOString(),
-    options: { quick, budgetSeconds: budget, backends, kList: K_LIST, maxBatches: MAX_BATCHES },
+    options: { quick, budgetSeconds: budget, totalBudgetSeconds: Number.isFinite(totalBudget) ? totalBudget : null, backends, kList: K_LIST, maxBatches: MAX_BATCHES },
     adapter: null,
     skipped: {},
     cases: [],
@@ -324,11 +326,18 @@ async function main() {
   write();
   // The child's own limit: the timed budget plus its warm-up(s) and data preparation.
   const limit = Math.max(3 * budget, budget + 60);
+  const start = performance.now();
   for (const c of CASES) {
     const row = { case: c.id };
     for (const b of useBackends) {
+      const left = totalBudget - (performance.now() - start) / 1000;
+      if (left < Math.min(limit, budget + 10)) {
+        row[b] = { skipped: `the total budget of ${totalBudget} s was spent` };
+        console.log(`${c.id} ${b}: skipped (total budget)`);
+        continue;
+      }
       const t0 = performance.now();
-      const r = await run([c.id, b], limit);
+      const r = await run([c.id, b], Math.min(limit, left));
       r.wallSeconds = +((performance.now() - t0) / 1000).toFixed(1);
       row[b] = r;
       console.log(`${c.id} ${b}: ${r.error ? `FAILED ${r.error}` : `${r.trainSamplesPerSecond} samples/s (${r.timedBatches} batches timed${r.fromWarmup ? ', from the warm-up batch' : ''}), spikes/sample ${r.spikesPerSample?.map((x) => x.toFixed(1)).join('/')}, peak RSS ${r.peakRssMiB} MiB${r.peakGpuMemoryMiB ? `, GPU ${r.peakGpuMemoryMiB.allocated} MiB` : ''}`}`);

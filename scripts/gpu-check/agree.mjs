@@ -119,5 +119,17 @@ async function main() {
   }
   report.seconds = +((performance.now() - start) / 1000).toFixed(1);
   write();
+  // Where the candidate's results lived (lib/checks.mjs residency): 'host' on webgpu means the
+  // engine's fallback computed them on the CPU, so the check says nothing about GPU kernels yet.
+  const onHost = report.checks.filter((c) => {
+    const r = c.outputResidency?.[candidate] ?? c.residency?.[candidate]?.spikes ?? c.residency?.spikes;
+    return r === 'host';
+  });
+  if (candidate === 'webgpu' && onHost.length) {
+    report.note = `${onHost.map((c) => c.name).join(', ')}: the ${candidate} results stayed on the host (the engine's download/compute/upload fallback, not GPU kernels)`;
+    console.log(report.note);
+    write();
+  }
   console.log(`agreement: ${report.passed} of ${report.checks.length} checks passed${report.skipped.length ? `, ${report.skipped.length} skipped` : ''}; wrote ${outPath}`);
+  process.exitCode = report.failed.length || report.skipped.length ? 1 : 0;
 }

@@ -69,6 +69,18 @@ export async function switchTo(backend) {
   return name;
 }
 
+/**
+ * Where a tensor's data lives: 'gpu' when the webgpu backend holds it in a GPU buffer, else 'host'
+ * (cpu, wasm, or webgpu data that no GPU kernel has touched: the engine's download/compute/upload
+ * fallback leaves its outputs on the host, so a check that passes with 'host' has not run a kernel).
+ */
+export function residency(t) {
+  const backend = tf.engine().backend;
+  if (tf.getBackend() !== 'webgpu') return 'host';
+  const entry = backend.tensorMap?.get(t.dataId);
+  return entry?.resource ? 'gpu' : 'host';
+}
+
 function engineNet(config, weights) {
   const { xi, alpha, tau1 } = config.loss;
   return {
@@ -84,11 +96,13 @@ async function forwardSplit(config, weights, set, batch) {
   const sizes = weights.map((w) => w.shape[1]);
   const T = set.steps;
   const out = sizes.map((n) => new Uint8Array(set.count * T * n));
+  out.residency = null;
   try {
     for (let start = 0; start < set.count; start += batch) {
       const order = Int32Array.from({ length: Math.min(batch, set.count - start) }, (_, i) => start + i);
       const input = tf.tensor3d(batchRaster(set.encoded, set.inputs, T, order), [order.length, T, set.inputs], 'bool');
       const trace = forward(net, input);
+      out.residency ??= residency(trace.spikes[trace.spikes.length - 1]);
       for (let l = 0; l < sizes.length; l++) out[l].set(await trace.spikes[l + 1].data(), start * T * sizes[l]);
       disposeTrace(trace);
       input.dispose();
@@ -205,6 +219,7 @@ export async function checkForward(network, { reference = 'wasm', candidate = 'w
     maxFirstSpikeDiff,
     layers,
     untrainedTestAccuracy: accuracies,
+    outputResidency: { [reference]: ref.residency, [candidate]: cand.residency },
     seconds: times,
   };
 }
@@ -219,6 +234,7 @@ async function batchGradients(config, weights, set, order) {
     const loss = ttfsLoss(net, trace.spikes[trace.spikes.length - 1], labels);
     const grads = backward(net, trace, loss.errors);
     const out = {
+      residency: { spikes: residency(trace.spikes[trace.spikes.length - 1]), loss: residency(loss.errors), grads: residency(grads[0]) },
       grads: await Promise.all(grads.map((g) => g.data())),
       terms: await loss.terms.data(),
       firstSpikes: await loss.firstSpikes.data(),
@@ -281,6 +297,7 @@ export async function checkGradients(network, { reference = 'wasm', candidate = 
     forwardSpikesDiffering: spikesDiffering,
     firstSpikesDiffering: countDiffering(ref.firstSpikes, cand.firstSpikes),
     lossTermsMaxAbsDiff: termsMaxDiff,
+    residency: { [reference]: ref.residency, [candidate]: cand.residency },
   };
 }
 
@@ -324,6 +341,7 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
   const sl = stackedTtfsLoss(stackedNet, trace.spikes[trace.spikes.length - 1], labelT);
   const sg = backward(stackedNet, trace, sl.errors);
   const stacked = {
+    residency: { spikes: residency(trace.spikes[trace.spikes.length - 1]), grads: residency(sg[0]) },
     spikes: await Promise.all(trace.spikes.slice(1).map((s) => s.data())),
     firstSpikes: await sl.firstSpikes.data(),
     terms: await sl.terms.data(),
@@ -331,6 +349,7 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
   };
   const sopt = new StackedOptimizer(config.optimizer.type, shapes, trials.map(opt));
   sopt.apply(stackedNet.weights, sg, trials.map(() => config.optimizer.lr));
+  stacked.residency.updated = residency(stackedNet.weights[0]);
   stacked.updated = await Promise.all(stackedNet.weights.map((w) => w.data()));
   disposeTrace(trace);
   sopt.dispose();
@@ -376,6 +395,7 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
     trials: K,
     samplesPerTrial: B,
     differing: diffs,
+    residency: stacked.residency,
   };
 }
 
