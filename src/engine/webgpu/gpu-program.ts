@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import type * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../errors.js';
 
 /**
  * Running our own WGSL compute shaders inside tfjs's WebGPU backend: the shaders read and write the
@@ -102,7 +103,16 @@ export interface ShaderSource {
 export function dispatch(backend: WebGpuBackendLike, shader: ShaderSource, buffers: tf.TensorInfo[], uniforms: Uniform[], threads: number): void {
   if (threads === 0) return;
   const p = pipeline(backend.device, shader.key, shader.code);
+  const limit = backend.device.limits.maxStorageBufferBindingSize;
   const entries: GPUBindGroupEntry[] = buffers.map((t, i) => {
+    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
+    // WebGPU would reject the binding and skip the dispatch without an exception: refuse it here.
+    if (bytes > limit) {
+      throw new UserError(
+        `webgpu: a [${t.shape.join(', ')}] tensor of the ${shader.key} kernel takes ${mib(bytes)} MiB, more than this adapter binds at once ` +
+          `(maxStorageBufferBindingSize ${mib(limit)} MiB): use a smaller batch (or fewer stacked trials)`,
+      );
+    }
     backend.uploadToGPU(t.dataId);
     backend.commandQueueOwnedIds.add(t.dataId);
     return { binding: i, resource: { buffer: backend.tensorMap.get(t.dataId).resource! } };
@@ -123,6 +133,10 @@ export function dispatch(backend: WebGpuBackendLike, shader: ShaderSource, buffe
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
 }
 
 /** A tensor the backend owns but no one has written yet (a kernel output or scratch buffer). */
