@@ -1,9 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
 import { networkFromModel } from '../engine/model-network.js';
-import type { EngineNetwork } from '../engine/network.js';
+import type { EngineNetwork, ForwardTrace } from '../engine/network.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
-import { encodeSet, runBatch, type BatchOutcome, type EncodedSet } from './batch-runner.js';
+import { encodeSet, outcomesOf, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
+import { readTogether } from './readback.js';
 
 export interface Evaluation {
   count: number;
@@ -48,13 +50,12 @@ export class EvaluationTally {
     this.firstSpikes = new Int32Array(set.count * this.outputs);
   }
 
-  /** Count the spikes of layer `l` in `s[from, to)` (whole samples of a [B, T, N_l] raster). */
-  addSpikes(l: number, s: ArrayLike<number>, from = 0, to = s.length): void {
-    const n = this.sizes[l];
-    for (let i = from; i < to; i++) {
-      if (s[i] !== 0) {
-        this.spikeTotals[l]++;
-        this.fired[l][i % n] = 1;
+  /** Add a batch's spike counts per neuron of layer `l` (`counts[j]`: the spikes of neuron j). */
+  addCounts(l: number, counts: ArrayLike<number>): void {
+    for (let j = 0; j < counts.length; j++) {
+      if (counts[j] !== 0) {
+        this.spikeTotals[l] += counts[j];
+        this.fired[l][j] = 1;
       }
     }
   }
@@ -92,29 +93,87 @@ export function evaluationOrder(start: number, count: number, batchSize: number)
   return Int32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
 }
 
-/** Run the network over a whole data set in batches of `batchSize`; no gradients. */
-export function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number): Evaluation {
-  const sizes = net.weights.map((w) => w.shape[1]);
-  const tally = new EvaluationTally(set, sizes);
-  for (let start = 0; start < set.count; start += batchSize) {
-    const order = evaluationOrder(start, set.count, batchSize);
-    const { outcome } = runBatch(net, set, order, false, (trace) => {
-      for (let l = 0; l < sizes.length; l++) tally.addSpikes(l, trace.spikes[l + 1].dataSync());
+/**
+ * The spikes per neuron of each layer of a forward trace, summed over samples and steps on the device:
+ * float32 [trials * N_l] per layer (a stacked batch holds `trials` trials' samples one after another).
+ * Exact: at most B * T per neuron, far below 2^24.
+ */
+export function spikeCounts(trace: ForwardTrace, trials = 1): tf.Tensor1D[] {
+  return tf.tidy(() =>
+    trace.spikes.slice(1).map((s) => {
+      const [KB, T, N] = s.shape;
+      return tf.reshape(tf.sum(tf.reshape(tf.cast(s, 'float32'), [trials, (KB / trials) * T, N]), 1), [trials * N]) as tf.Tensor1D;
+    }),
+  );
+}
+
+/** An evaluation batch not yet read: its outcome and spike counts per layer on the device. */
+export interface PendingEvaluationBatch {
+  start: number;
+  order: Int32Array;
+  pending: PendingOutcome;
+  counts: tf.Tensor[];
+}
+
+export function disposeEvaluationBatches(batches: PendingEvaluationBatch[]): void {
+  for (const b of batches) tf.dispose([b.pending.terms, b.pending.firstSpikes, ...b.counts]);
+}
+
+/** Read all the batches in one download (and dispose them): each trial's outcome and the spike counts. */
+export async function readEvaluationBatches(
+  batches: PendingEvaluationBatch[],
+): Promise<{ start: number; order: Int32Array; outcomes: BatchOutcome[]; counts: Float32Array[] }[]> {
+  try {
+    const values = await readTogether(batches.flatMap((b) => [b.pending.terms, b.pending.firstSpikes, ...b.counts]));
+    let i = 0;
+    return batches.map((b) => {
+      const outcomes = outcomesOf(b.pending, values[i], values[i + 1]);
+      const counts = values.slice(i + 2, i + 2 + b.counts.length);
+      i += 2 + b.counts.length;
+      return { start: b.start, order: b.order, outcomes, counts };
     });
-    tally.addBatch(start, order, outcome);
+  } finally {
+    disposeEvaluationBatches(batches);
+  }
+}
+
+/**
+ * Run the network over a whole data set in batches of `batchSize`; no gradients. The batches' results
+ * stay on the device until the end, read in one download.
+ */
+export async function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number): Promise<Evaluation> {
+  const sizes = net.weights.map((w) => w.shape[1]);
+  const batches: PendingEvaluationBatch[] = [];
+  try {
+    for (let start = 0; start < set.count; start += batchSize) {
+      const order = evaluationOrder(start, set.count, batchSize);
+      let counts: tf.Tensor[] = [];
+      const { pending } = runBatchPending(net, [set], [order], false, (trace) => (counts = spikeCounts(trace)));
+      batches.push({ start, order, pending, counts });
+    }
+  } catch (e) {
+    disposeEvaluationBatches(batches);
+    throw e;
+  }
+  const tally = new EvaluationTally(set, sizes);
+  for (const { start, order, outcomes, counts } of await readEvaluationBatches(batches)) {
+    counts.forEach((c, l) => tally.addCounts(l, c));
+    tally.addBatch(start, order, outcomes[0]);
   }
   return tally.result();
 }
 
 /** Evaluate a model file on a data set (`yinyang:<split>` or a CSV), encoded with the model's own encoding. */
-export function evaluateModel(model: ModelFile, dataSpec: string, batchSize: number): Evaluation {
+export async function evaluateModel(model: ModelFile, dataSpec: string, batchSize: number): Promise<Evaluation> {
   const ds = loadDataset(dataSpec);
   const enc = { steps: model.steps, ...model.encoding };
   checkDatasetFits(ds, model.features ?? modelInputs(model) - (enc.bias ? 1 : 0), modelOutputs(model));
   const net = networkFromModel(model);
+  const set = encodeSet(ds, enc);
   try {
-    return evaluate(net, encodeSet(ds, enc), batchSize);
+    return await evaluate(net, set, batchSize);
   } finally {
     net.weights.forEach((w) => w.dispose());
+    releaseDeviceSet(set);
   }
 }

@@ -26,9 +26,9 @@ const BATCH = { steps: 12, inputs: 2, samples: [{ spikes: [[0, 1], [1, 4]] as [n
 
 describe('backend selection', () => {
   it('auto picks the native tensorflow backend when its package loads, and the engine gives the same numbers there', async () => {
-    const onCpu = (await useBackend('cpu'), batchGradients(MODEL, BATCH));
+    const onCpu = (await useBackend('cpu'), await batchGradients(MODEL, BATCH));
     expect(await useBackend('auto')).toBe('tensorflow');
-    const onNative = batchGradients(MODEL, BATCH);
+    const onNative = await batchGradients(MODEL, BATCH);
     expect(onNative).toEqual(onCpu);
     expect(onCpu.grads.flat(2).some((g) => g !== 0)).toBe(true);
   });
