@@ -107,9 +107,10 @@ export function batchInputs(sets: EncodedSet[], orders: ArrayLike<number>[]): { 
   const labels = new Int32Array(K * B);
   sets.forEach((set, k) => labels.set(batchLabels(set, orders[k]), k * B));
   if (rastersOnDevice()) {
+    const uploaded = sets.map(deviceSet); // outside the tidy: kept
     const gathered = tf.tidy(() => {
       const one = (set: EncodedSet, order: Int32Array) => {
-        const d = deviceSet(set);
+        const d = uploaded[sets.indexOf(set)];
         const orderT = tf.tensor1d(order, 'int32');
         return { input: deviceRaster(d.encoded, steps, orderT), labelT: tf.gather(d.labels, orderT) as tf.Tensor1D };
       };

@@ -99,12 +99,15 @@ export function evaluationOrder(start: number, count: number, batchSize: number)
  * Exact: at most B * T per neuron, far below 2^24.
  */
 export function spikeCounts(trace: ForwardTrace, trials = 1): tf.Tensor1D[] {
-  return tf.tidy(() =>
-    trace.spikes.slice(1).map((s) => {
+  return tf.tidy(() => {
+    // 1 and 0 by a select, not a cast: on WebGPU a cast of bool to float32 only relabels the buffer
+    // (its int32 bits then read as floats: sums of zero).
+    const [one, zero] = [tf.scalar(1, 'float32'), tf.scalar(0, 'float32')];
+    return trace.spikes.slice(1).map((s) => {
       const [KB, T, N] = s.shape;
-      return tf.reshape(tf.sum(tf.reshape(tf.cast(s, 'float32'), [trials, (KB / trials) * T, N]), 1), [trials * N]) as tf.Tensor1D;
-    }),
-  );
+      return tf.reshape(tf.sum(tf.reshape(tf.where(s, one, zero), [trials, (KB / trials) * T, N]), 1), [trials * N]) as tf.Tensor1D;
+    });
+  });
 }
 
 /** An evaluation batch not yet read: its outcome and spike counts per layer on the device. */
@@ -122,7 +125,7 @@ export function disposeEvaluationBatches(batches: PendingEvaluationBatch[]): voi
 /** Read all the batches in one download (and dispose them): each trial's outcome and the spike counts. */
 export async function readEvaluationBatches(
   batches: PendingEvaluationBatch[],
-): Promise<{ start: number; order: Int32Array; outcomes: BatchOutcome[]; counts: Float32Array[] }[]> {
+): Promise<{ start: number; order: Int32Array; outcomes: BatchOutcome[]; counts: (Float32Array | Int32Array)[] }[]> {
   try {
     const values = await readTogether(batches.flatMap((b) => [b.pending.terms, b.pending.firstSpikes, ...b.counts]));
     let i = 0;

@@ -37,27 +37,29 @@ export function forceReadPaths(paths: { readsPerBatch?: boolean; rastersOnDevice
 }
 
 /**
- * Read several tensors with one download: each is flattened and cast to float32, all are concatenated
- * and read once. Returns each tensor's values in order. Their values must be exact in float32 (float32
- * data, or integers of magnitude below 2^24). The tensors are not disposed.
+ * Read several float32 and int32 tensors in one go: the tensors of each dtype are flattened and
+ * concatenated, and the (at most two) downloads are issued together. Returns each tensor's values in
+ * order, exactly (no casts: on WebGPU a cast from int32 or bool to float32 only relabels the buffer).
+ * The tensors are not disposed.
  */
-export async function readTogether(tensors: tf.Tensor[]): Promise<Float32Array[]> {
-  if (!tensors.length) return [];
-  const all = tf.tidy(() => {
-    const flat = tensors.map((t) => tf.reshape(t.dtype === 'float32' ? t : tf.cast(t, 'float32'), [-1]));
-    return flat.length === 1 ? flat[0].clone() : tf.concat(flat, 0);
-  });
-  let values: Float32Array;
+export async function readTogether(tensors: tf.Tensor[]): Promise<(Float32Array | Int32Array)[]> {
+  const groups = (['float32', 'int32'] as const).map((dtype) => ({ dtype, members: tensors.filter((t) => t.dtype === dtype) }));
+  const other = tensors.find((t) => t.dtype !== 'float32' && t.dtype !== 'int32');
+  if (other) throw new Error(`readTogether: float32 and int32 tensors only, got ${other.dtype}`);
+  const joined = groups.map(({ members }) =>
+    members.length ? tf.tidy(() => (members.length === 1 ? tf.reshape(members[0], [-1]) : tf.concat(members.map((t) => tf.reshape(t, [-1])), 0))) : null,
+  );
+  let values: (Float32Array | Int32Array | null)[];
   try {
-    values = (await all.data()) as Float32Array;
+    values = await Promise.all(joined.map((t) => (t ? (t.data() as Promise<Float32Array | Int32Array>) : null)));
   } finally {
-    all.dispose();
+    tf.dispose(joined.filter((t): t is tf.Tensor => t !== null));
   }
-  const out: Float32Array[] = [];
-  let offset = 0;
-  for (const t of tensors) {
-    out.push(values.subarray(offset, offset + t.size));
-    offset += t.size;
-  }
-  return out;
+  const offsets = [0, 0];
+  return tensors.map((t) => {
+    const g = t.dtype === 'float32' ? 0 : 1;
+    const out = values[g]!.subarray(offsets[g], offsets[g] + t.size);
+    offsets[g] += t.size;
+    return out;
+  });
 }
