@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
 import { networkFromModel } from '../engine/model-network.js';
-import type { EngineNetwork, ForwardTrace } from '../engine/network.js';
+import type { EngineNetwork, ForwardTrace, StackedNetwork } from '../engine/network.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
-import { encodeSet, outcomesOf, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
-import { readTogether } from './readback.js';
+import { disposePending, encodeSet, outcomesOf, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
+import { readsPerBatch, readTogether } from './readback.js';
 
 export interface Evaluation {
   count: number;
@@ -96,78 +96,104 @@ export function evaluationOrder(start: number, count: number, batchSize: number)
 /**
  * The spikes per neuron of each layer of a forward trace, summed over samples and steps on the device:
  * float32 [trials * N_l] per layer (a stacked batch holds `trials` trials' samples one after another).
- * Exact: integers of at most B * T per neuron, far below 2^24. The sum is a product with a row of ones
- * (on cpu and wasm several times faster than a sum over an inner axis).
+ * Exact: integers of at most B * T per neuron, far below 2^24.
  */
 export function spikeCounts(trace: ForwardTrace, trials = 1): tf.Tensor1D[] {
-  // On WebGPU a cast of bool to float32 only relabels the buffer, whose int32 bits later shaders read
-  // as floats (sums of zero): a select gives real floats there. Elsewhere the cast is right, and much
-  // faster than a select.
-  const select = tf.getBackend() === 'webgpu';
-  return tf.tidy(() =>
-    trace.spikes.slice(1).map((s) => {
+  return tf.tidy(() => {
+    // 1 and 0 by a select, not a cast: on WebGPU a cast of bool to float32 only relabels the buffer,
+    // whose int32 bits the sum then reads as floats (counts of zero).
+    const [one, zero] = [tf.scalar(1, 'float32'), tf.scalar(0, 'float32')];
+    return trace.spikes.slice(1).map((s) => {
       const [KB, T, N] = s.shape;
-      const steps = (KB / trials) * T;
-      const ones = select ? tf.where(s, tf.scalar(1, 'float32'), tf.scalar(0, 'float32')) : tf.cast(s, 'float32');
-      return tf.reshape(tf.matMul(tf.ones([trials, 1, steps]), tf.reshape(ones, [trials, steps, N])), [trials * N]) as tf.Tensor1D;
-    }),
-  );
+      return tf.reshape(tf.sum(tf.reshape(tf.where(s, one, zero), [trials, (KB / trials) * T, N]), 1), [trials * N]) as tf.Tensor1D;
+    });
+  });
 }
 
-/** An evaluation batch not yet read: its outcome and spike counts per layer on the device. */
-export interface PendingEvaluationBatch {
+/** The same counts from a spike raster [trials * B, T, N] read back: per layer [trials * N]. */
+function hostSpikeCounts(s: ArrayLike<number>, trials: number, N: number): Float64Array {
+  const counts = new Float64Array(trials * N);
+  const perTrial = s.length / trials;
+  for (let i = 0; i < s.length; i++) if (s[i] !== 0) counts[Math.floor(i / perTrial) * N + (i % N)]++;
+  return counts;
+}
+
+/** An evaluation batch not yet read: its outcome, and its spike counts per layer (on the device or read). */
+interface PendingEvaluationBatch {
   start: number;
   order: Int32Array;
   pending: PendingOutcome;
-  counts: tf.Tensor[];
+  counts: tf.Tensor[] | Float64Array[];
 }
 
-export function disposeEvaluationBatches(batches: PendingEvaluationBatch[]): void {
-  for (const b of batches) tf.dispose([b.pending.terms, b.pending.firstSpikes, ...b.counts]);
+function disposeEvaluationBatches(batches: PendingEvaluationBatch[]): void {
+  for (const b of batches) tf.dispose([b.pending.terms, b.pending.firstSpikes, ...b.counts.filter((c): c is tf.Tensor => c instanceof tf.Tensor)]);
 }
 
-/** Read all the batches in one download (and dispose them): each trial's outcome and the spike counts. */
-export async function readEvaluationBatches(
-  batches: PendingEvaluationBatch[],
-): Promise<{ start: number; order: Int32Array; outcomes: BatchOutcome[]; counts: (Float32Array | Int32Array)[] }[]> {
+/**
+ * Run one evaluation batch, its results left unread. Where reading is free (cpu, wasm) the spikes are
+ * read and counted here (faster there than on the device); elsewhere the counts are summed on the device.
+ */
+async function evaluationBatch(net: EngineNetwork | StackedNetwork, sets: EncodedSet[], start: number, order: Int32Array): Promise<PendingEvaluationBatch> {
+  const K = sets.length;
+  const orders = sets.map(() => order);
+  if (!readsPerBatch()) {
+    let counts: tf.Tensor[] = [];
+    const { pending } = runBatchPending(net, sets, orders, false, (trace) => (counts = spikeCounts(trace, K)));
+    return { start, order, pending, counts };
+  }
+  let spikes: tf.Tensor[] = [];
+  const { pending } = runBatchPending(net, sets, orders, false, (trace) => (spikes = trace.spikes.slice(1).map((t) => tf.clone(t))));
   try {
-    const values = await readTogether(batches.flatMap((b) => [b.pending.terms, b.pending.firstSpikes, ...b.counts]));
-    let i = 0;
-    return batches.map((b) => {
-      const outcomes = outcomesOf(b.pending, values[i], values[i + 1]);
-      const counts = values.slice(i + 2, i + 2 + b.counts.length);
-      i += 2 + b.counts.length;
-      return { start: b.start, order: b.order, outcomes, counts };
-    });
+    const values = await Promise.all(spikes.map((t) => t.data()));
+    return { start, order, pending, counts: values.map((v, l) => hostSpikeCounts(v, K, spikes[l].shape[2]!)) };
+  } catch (e) {
+    disposePending([pending]);
+    throw e;
   } finally {
-    disposeEvaluationBatches(batches);
+    tf.dispose(spikes);
   }
 }
 
 /**
- * Run the network over a whole data set in batches of `batchSize`; no gradients. The batches' results
- * stay on the device until the end, read in one download.
+ * Run the network (one, or K stacked) over encoded sets (one, or one per trial, all of one size) in
+ * batches of `batchSize` samples per trial; no gradients. The batches' outcomes (and on GPU backends
+ * their spike counts) stay on the device until the end, read in one go; each trial's evaluation adds
+ * the same numbers in the same order as evaluating it alone.
  */
-export async function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number): Promise<Evaluation> {
-  const sizes = net.weights.map((w) => w.shape[1]);
+export async function evaluateSets(net: EngineNetwork | StackedNetwork, sets: EncodedSet[], batchSize: number): Promise<Evaluation[]> {
+  const sizes = net.weights.map((w) => w.shape[w.shape.length - 1]);
+  const count = sets[0].count;
   const batches: PendingEvaluationBatch[] = [];
   try {
-    for (let start = 0; start < set.count; start += batchSize) {
-      const order = evaluationOrder(start, set.count, batchSize);
-      let counts: tf.Tensor[] = [];
-      const { pending } = runBatchPending(net, [set], [order], false, (trace) => (counts = spikeCounts(trace)));
-      batches.push({ start, order, pending, counts });
-    }
+    for (let start = 0; start < count; start += batchSize) batches.push(await evaluationBatch(net, sets, start, evaluationOrder(start, count, batchSize)));
   } catch (e) {
     disposeEvaluationBatches(batches);
     throw e;
   }
-  const tally = new EvaluationTally(set, sizes);
-  for (const { start, order, outcomes, counts } of await readEvaluationBatches(batches)) {
-    counts.forEach((c, l) => tally.addCounts(l, c));
-    tally.addBatch(start, order, outcomes[0]);
+  let values: (Float32Array | Int32Array)[];
+  try {
+    values = await readTogether(batches.flatMap((b) => [b.pending.terms, b.pending.firstSpikes, ...b.counts.filter((c): c is tf.Tensor => c instanceof tf.Tensor)]));
+  } finally {
+    disposeEvaluationBatches(batches);
   }
-  return tally.result();
+  const tallies = sets.map((set) => new EvaluationTally(set, sizes));
+  let i = 0;
+  for (const b of batches) {
+    const outcomes = outcomesOf(b.pending, values[i], values[i + 1]);
+    i += 2;
+    const counts = b.counts.map((c) => (c instanceof tf.Tensor ? values[i++] : c));
+    tallies.forEach((t, k) => {
+      counts.forEach((c, l) => t.addCounts(l, c.subarray(k * sizes[l], (k + 1) * sizes[l])));
+      t.addBatch(b.start, b.order, outcomes[k]);
+    });
+  }
+  return tallies.map((t) => t.result());
+}
+
+/** Run the network over a whole data set in batches of `batchSize`; no gradients. */
+export async function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number): Promise<Evaluation> {
+  return (await evaluateSets(net, [set], batchSize))[0];
 }
 
 /** Evaluate a model file on a data set (`yinyang:<split>` or a CSV), encoded with the model's own encoding. */

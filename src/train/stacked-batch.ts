@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardTrace, StackedNetwork } from '../engine/network.js';
 import { readOutcomes, runBatchPending, type BatchOutcome, type EncodedSet } from './batch-runner.js';
-import { evaluationOrder, EvaluationTally, spikeCounts, disposeEvaluationBatches, readEvaluationBatches, type Evaluation, type PendingEvaluationBatch } from './evaluate.js';
+import { evaluateSets, type Evaluation } from './evaluate.js';
 
 /**
  * `runBatch` for stacked trials: trial k runs the samples `orders[k]` of its own encoded set `sets[k]`
@@ -25,29 +25,7 @@ export async function runStackedBatch(
 /**
  * `evaluate` for stacked trials: trial k over its own encoded set `sets[k]` (all of one size), in
  * batches of `batchSize` samples per trial; each trial's evaluation equals `evaluate` of it alone.
- * The batches' results stay on the device until the end, read in one download.
  */
 export async function evaluateStacked(net: StackedNetwork, sets: EncodedSet[], batchSize: number): Promise<Evaluation[]> {
-  const sizes = net.weights.map((w) => w.shape[2]);
-  const count = sets[0].count;
-  const batches: PendingEvaluationBatch[] = [];
-  try {
-    for (let start = 0; start < count; start += batchSize) {
-      const order = evaluationOrder(start, count, batchSize);
-      let counts: tf.Tensor[] = [];
-      const { pending } = runBatchPending(net, sets, sets.map(() => order), false, (trace) => (counts = spikeCounts(trace, sets.length)));
-      batches.push({ start, order, pending, counts });
-    }
-  } catch (e) {
-    disposeEvaluationBatches(batches);
-    throw e;
-  }
-  const tallies = sets.map((set) => new EvaluationTally(set, sizes));
-  for (const { start, order, outcomes, counts } of await readEvaluationBatches(batches)) {
-    tallies.forEach((t, k) => {
-      counts.forEach((c, l) => t.addCounts(l, c.subarray(k * sizes[l], (k + 1) * sizes[l])));
-      t.addBatch(start, order, outcomes[k]);
-    });
-  }
-  return tallies.map((t) => t.result());
+  return evaluateSets(net, sets, batchSize);
 }
