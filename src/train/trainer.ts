@@ -25,7 +25,7 @@ export type EpochMetrics = Record<string, number>;
 export type TrainProgress =
   | { type: 'calibrated'; report: CalibrationReport & { data: string }; validationAccuracy: number }
   | { type: 'start'; epoch: number; epochs: number; batches: number }
-    /**
+  /**
    * After each batch; with the running training loss and accuracy of the epoch only where reading them
    * per batch is free (cpu, wasm: `readsPerBatch`). GPU backends read the outcomes once per epoch.
    */
