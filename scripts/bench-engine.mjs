@@ -43,11 +43,11 @@ async function child(mode, backend) {
     const opt = new Optimizer(config.optimizer, net.weights.map((w) => w.shape));
     const order = epochOrder(set.count, 0, 0);
     const epochs = quick ? 1 : 5;
-    const runEpoch = (withGrads) => {
+    const runEpoch = async (withGrads) => {
       const nb = Math.floor(set.count / batch);
       for (let b = 0; b < nb; b++) {
         const idx = order.subarray(b * batch, (b + 1) * batch);
-        const { grads } = runBatch(net, set, idx, withGrads);
+        const { grads } = await runBatch(net, set, idx, withGrads);
         if (withGrads) {
           opt.apply(net.weights, grads, 0.0019);
           tf.dispose(grads);
@@ -57,19 +57,19 @@ async function child(mode, backend) {
     };
     // One warm-up epoch (JIT, wasm compilation, allocator), then timed epochs; the median is reported
     // because this shared machine's timings vary by tens of percent from one epoch to the next.
-    const measure = (withGrads) => {
-      runEpoch(withGrads);
+    const measure = async (withGrads) => {
+      await runEpoch(withGrads);
       const rates = [];
       for (let e = 0; e < epochs; e++) {
         const t0 = performance.now();
-        const n = runEpoch(withGrads);
+        const n = await runEpoch(withGrads);
         rates.push(n / ((performance.now() - t0) / 1000));
       }
       rates.sort((a, b) => a - b);
       return { median: Math.round(rates[rates.length >> 1]), min: Math.round(rates[0]), max: Math.round(rates[rates.length - 1]) };
     };
-    const trainSps = measure(true);
-    const inferSps = measure(false);
+    const trainSps = await measure(true);
+    const inferSps = await measure(false);
     results.push({ batch, trainSamplesPerSecond: trainSps.median, trainRange: [trainSps.min, trainSps.max], inferenceSamplesPerSecond: inferSps.median, inferenceRange: [inferSps.min, inferSps.max] });
     tf.dispose(net.weights);
     opt.dispose();

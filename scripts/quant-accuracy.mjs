@@ -56,7 +56,7 @@ async function trained(out, args) {
 /** Export, then validate on the test split: simulator and engine accuracy, spike agreement, what the export chose. */
 async function exported(modelPath, dir, args) {
   const { seconds } = await s2prop(['export', '--model', modelPath, ...args, '--out', dir]);
-  const v = validateExport(loadModel(modelPath), modelPath, dir, 'yinyang:test');
+  const v = await validateExport(loadModel(modelPath), modelPath, dir, 'yinyang:test');
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
   const cal = report.calibration;
   return {

@@ -59,7 +59,7 @@ export const chipLoopCommand: CommandModule<object, Args> = {
     for (const ds of [train, validation, test]) checkDatasetFits(ds, model.features ?? sizes[0] - (model.encoding.bias ? 1 : 0), modelOutputs(model));
     const settings = optimiserOf(model);
     await startBackend(args.backend);
-    const result = chipInTheLoop({
+    const result = await chipInTheLoop({
       config,
       model,
       train,

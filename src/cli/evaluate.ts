@@ -33,7 +33,7 @@ export const evalCommand: CommandModule<object, Args> = {
     const model = loadModel(args.model);
     await startBackend(args.backend);
     const spec = args.data ?? `yinyang:${args.split}`;
-    const result = evaluateModel(model, spec, positiveInt('batch', args.batch));
+    const result = await evaluateModel(model, spec, positiveInt('batch', args.batch));
     if (args.json) {
       process.stdout.write(JSON.stringify({ model: args.model, data: spec, ...evaluationJson(result) }) + '\n');
       return;

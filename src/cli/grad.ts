@@ -25,6 +25,6 @@ export const gradCommand: CommandModule<object, Args> = {
     const batch = loadBatch(args.batch);
     checkBatchFits(batch, args.batch, model.steps, modelInputs(model), modelOutputs(model));
     await startBackend(args.backend);
-    emitJson(batchGradients(model, batch), args.out);
+    emitJson(await batchGradients(model, batch), args.out);
   },
 };

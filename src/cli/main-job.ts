@@ -46,7 +46,7 @@ export const mainCommand: CommandModule<object, TrainArgs & { configDir: string 
     });
     const { files } = exportModel(tuned.model, { quant: 'int8', clipPercentile: 99, machine: BUILTIN_MACHINES.chip, slots: 4 });
     writeDirAtomic(dir, files);
-    const v = validateExport(tuned.model, int8Path, dir, 'yinyang:test');
+    const v = await validateExport(tuned.model, int8Path, dir, 'yinyang:test');
     process.stdout.write(`\n${v.text}\n\n`);
     process.stdout.write(
       `summary: test accuracy ${percent(trained.test.accuracy)} float32 (tensor engine), ${percent(tuned.test.accuracy)} int8 after fine-tuning (tensor engine), ` +

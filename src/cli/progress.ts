@@ -33,7 +33,8 @@ export function epochReporter(): (p: TrainProgress) => void {
       if (tty) bar.start(p.batches, 0, { epoch: p.epoch, epochs, loss: '-', acc: '-' });
     } else if (p.type === 'batch') {
       if (!tty) return;
-      bar.update(p.batch, { loss: p.loss.toFixed(4), acc: `${(100 * p.accuracy).toFixed(1)}%` });
+      // GPU backends give no running numbers (their outcomes are read once per epoch).
+      bar.update(p.batch, { loss: p.loss?.toFixed(4) ?? '-', acc: p.accuracy === undefined ? '-' : `${(100 * p.accuracy).toFixed(1)}%` });
       const now = performance.now();
       if (now - lastDraw > 100) {
         bar.render();

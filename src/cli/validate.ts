@@ -70,14 +70,14 @@ export interface Validation {
  * Run the config directory on the simulator and the model (quantised as exported) on the tensor engine,
  * sample by sample; the backend must be started.
  */
-export function validateExport(model: ModelFile, modelName: string, configDir: string, spec: string): Validation {
+export async function validateExport(model: ModelFile, modelName: string, configDir: string, spec: string): Promise<Validation> {
   const info = checkExportOf(model, modelName, configDir);
   const exported = asExported(model, info.quant, join(configDir, 'export.json'));
   const ds = loadDataset(spec);
   checkDatasetFits(ds, exported.features ?? ds.featureNames.length, modelOutputs(model));
 
   const net = networkFromModel(exported);
-  const engine = engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 250);
+  const engine = await engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 250);
   net.weights.forEach((w) => w.dispose());
 
   const sim = new ChipSimulator(loadChipConfig(configDir)).run(ds.features, ds.count, ds.labels, true);
@@ -123,6 +123,6 @@ export const validateCommand: CommandModule<object, Args> = {
       .strict() as never,
   handler: async (args) => {
     await startBackend(args.backend);
-    process.stdout.write(validateExport(loadModel(args.model), args.model, args.config, dataSpecFrom(args)).text + '\n');
+    process.stdout.write((await validateExport(loadModel(args.model), args.model, args.config, dataSpecFrom(args))).text + '\n');
   },
 };

@@ -15,7 +15,7 @@ export interface GradientReport {
 }
 
 /** Loss, first spikes and dL/dW of one batch of explicit input spike trains (batch checked by the caller). */
-export function batchGradients(model: ModelFile, batch: BatchFile, withSpikes = false): GradientReport {
+export async function batchGradients(model: ModelFile, batch: BatchFile, withSpikes = false): Promise<GradientReport> {
   const net = networkFromModel(model);
   const B = batch.samples.length;
   const input = tf.tensor3d(batchFileRaster(batch), [B, batch.steps, batch.inputs], 'bool');
@@ -23,16 +23,20 @@ export function batchGradients(model: ModelFile, batch: BatchFile, withSpikes = 
   const trace = forward(net, input);
   const loss = ttfsLoss(net, trace.spikes[trace.spikes.length - 1], labels);
   const grads = backward(net, trace, loss.errors);
-  const terms = loss.terms.dataSync();
-  let total = 0;
-  for (let b = 0; b < B; b++) total += terms[2 * b] + terms[2 * b + 1];
-  const report: GradientReport = {
-    loss: total / B,
-    firstSpikes: loss.firstSpikes.arraySync() as number[][],
-    grads: grads.map((g) => g.arraySync()),
-  };
-  if (withSpikes) report.spikes = trace.spikes.slice(1).map((s) => (s.arraySync() as unknown as boolean[][][]).map((a) => a.map((r) => r.map(Number))));
-  disposeTrace(trace);
-  tf.dispose([input, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...net.weights]);
-  return report;
+  try {
+    const [terms, firstSpikes, gradArrays, spikes] = await Promise.all([
+      loss.terms.data(),
+      loss.firstSpikes.array() as Promise<number[][]>,
+      Promise.all(grads.map((g) => g.array())),
+      withSpikes ? Promise.all(trace.spikes.slice(1).map((s) => s.array() as unknown as Promise<boolean[][][]>)) : null,
+    ]);
+    let total = 0;
+    for (let b = 0; b < B; b++) total += terms[2 * b] + terms[2 * b + 1];
+    const report: GradientReport = { loss: total / B, firstSpikes, grads: gradArrays };
+    if (spikes) report.spikes = spikes.map((s) => s.map((a) => a.map((r) => r.map(Number))));
+    return report;
+  } finally {
+    disposeTrace(trace);
+    tf.dispose([input, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...net.weights]);
+  }
 }

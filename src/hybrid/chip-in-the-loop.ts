@@ -50,7 +50,7 @@ function fill(raster: Uint8Array, offset: number, N: number, spikes: [number, nu
   for (const [n, t] of spikes) raster[offset + t * N + n] = 1;
 }
 
-export function chipInTheLoop(opts: InTheLoopOptions): InTheLoopResult {
+export async function chipInTheLoop(opts: InTheLoopOptions): Promise<InTheLoopResult> {
   const { model, train, optimizer, batch } = opts;
   const sim = new ChipSimulator(opts.config);
   const sizes = [model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)];
@@ -64,12 +64,13 @@ export function chipInTheLoop(opts: InTheLoopOptions): InTheLoopResult {
   const nf = train.featureNames.length;
   const batches = Math.ceil(train.count / batch);
   const history: Record<string, number>[] = [];
+  const masterArrays = () => Promise.all(master.map((w) => w.array()));
   const validationAccuracy = () => {
     const r = sim.run(opts.validation.features, opts.validation.count, opts.validation.labels);
     return r.samples.filter((s) => s.prediction === s.label).length / opts.validation.count;
   };
   // Epoch 0, the weights as given, is a candidate too: fine-tuning must beat the starting point.
-  sim.writeWeights(master.map((w) => w.arraySync()));
+  sim.writeWeights(await masterArrays());
   let best = { epoch: 0, accuracy: validationAccuracy(), weights: readChipWeights(sim, sizes) };
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
     const order = epochOrder(train.count, opts.seed, epoch);
@@ -80,7 +81,7 @@ export function chipInTheLoop(opts: InTheLoopOptions): InTheLoopResult {
       const idx = order.subarray(b * batch, Math.min(train.count, (b + 1) * batch));
       const B = idx.length;
       // 1. Forward on the chip with the current weights; read back every layer's spikes.
-      sim.writeWeights(master.map((w) => w.arraySync()));
+      sim.writeWeights(await masterArrays());
       const features = new Float64Array(B * nf);
       idx.forEach((s, i) => features.set(train.features.subarray(s * nf, (s + 1) * nf), i * nf));
       const labelsArr = Int32Array.from(idx, (s) => train.labels[s]);
@@ -96,22 +97,25 @@ export function chipInTheLoop(opts: InTheLoopOptions): InTheLoopResult {
       const net: EngineNetwork = { weights: chipW, constants, loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 } };
       const spikes = [tf.tensor3d(batchRaster(encoded, inputs, T, idx), [B, T, inputs], 'bool'), ...rasters.map((r, l) => tf.tensor3d(r, [B, T, sizes[l + 1]], 'bool'))];
       const D: tf.Tensor3D[] = [];
+      const differing: tf.Tensor[] = [];
       chipW.forEach((W, l) => {
         const [s, d] = runTypedKernel(lifForwardKernel, [spikes[l], W], constants);
-        mismatches += tf.tidy(() => tf.sum(tf.cast(tf.notEqual(s, spikes[l + 1]), 'int32')).dataSync()[0]);
+        differing.push(tf.tidy(() => tf.sum(tf.cast(tf.notEqual(s, spikes[l + 1]), 'int32'))));
         s.dispose();
         D.push(d as tf.Tensor3D);
       });
+      for (const n of differing) mismatches += (await n.data())[0];
+      tf.dispose(differing);
       const labels = tf.tensor1d(labelsArr, 'int32');
       const loss = ttfsLoss(net, spikes[spikes.length - 1] as tf.Tensor3D, labels, B);
-      const terms = loss.terms.dataSync();
+      const terms = await loss.terms.data();
       for (let i = 0; i < B; i++) lossSum += terms[2 * i] + terms[2 * i + 1];
       const grads = backward(net, { spikes: spikes as tf.Tensor3D[], D }, loss.errors);
       // 3. Adam on the master weights (straight-through: the gradient of the chip's weights).
       opt.apply(master, grads, scheduledLr(optimizer, epoch * batches + b, batches));
       tf.dispose([...chipW, ...spikes, ...D, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads]);
     }
-    sim.writeWeights(master.map((w) => w.arraySync()));
+    sim.writeWeights(await masterArrays());
     const row = { epoch: epoch + 1, trainLoss: lossSum / train.count, trainAccuracy: correct / train.count, validationAccuracy: validationAccuracy(), spikeMismatches: mismatches };
     history.push(row);
     if (row.validationAccuracy > best.accuracy) best = { epoch: epoch + 1, accuracy: row.validationAccuracy, weights: readChipWeights(sim, sizes) };

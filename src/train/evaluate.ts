@@ -1,9 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
 import { networkFromModel } from '../engine/model-network.js';
-import type { EngineNetwork } from '../engine/network.js';
+import type { EngineNetwork, ForwardTrace, StackedNetwork } from '../engine/network.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
-import { encodeSet, runBatch, type BatchOutcome, type EncodedSet } from './batch-runner.js';
+import { disposePending, encodeSet, outcomesOf, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
+import { readsPerBatch, readTogether } from './readback.js';
 
 export interface Evaluation {
   count: number;
@@ -48,13 +50,12 @@ export class EvaluationTally {
     this.firstSpikes = new Int32Array(set.count * this.outputs);
   }
 
-  /** Count the spikes of layer `l` in `s[from, to)` (whole samples of a [B, T, N_l] raster). */
-  addSpikes(l: number, s: ArrayLike<number>, from = 0, to = s.length): void {
-    const n = this.sizes[l];
-    for (let i = from; i < to; i++) {
-      if (s[i] !== 0) {
-        this.spikeTotals[l]++;
-        this.fired[l][i % n] = 1;
+  /** Add a batch's spike counts per neuron of layer `l` (`counts[j]`: the spikes of neuron j). */
+  addCounts(l: number, counts: ArrayLike<number>): void {
+    for (let j = 0; j < counts.length; j++) {
+      if (counts[j] !== 0) {
+        this.spikeTotals[l] += counts[j];
+        this.fired[l][j] = 1;
       }
     }
   }
@@ -92,29 +93,120 @@ export function evaluationOrder(start: number, count: number, batchSize: number)
   return Int32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
 }
 
-/** Run the network over a whole data set in batches of `batchSize`; no gradients. */
-export function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number): Evaluation {
-  const sizes = net.weights.map((w) => w.shape[1]);
-  const tally = new EvaluationTally(set, sizes);
-  for (let start = 0; start < set.count; start += batchSize) {
-    const order = evaluationOrder(start, set.count, batchSize);
-    const { outcome } = runBatch(net, set, order, false, (trace) => {
-      for (let l = 0; l < sizes.length; l++) tally.addSpikes(l, trace.spikes[l + 1].dataSync());
+/**
+ * The spikes per neuron of each layer of a forward trace, summed over samples and steps on the device:
+ * float32 [trials * N_l] per layer (a stacked batch holds `trials` trials' samples one after another).
+ * Exact: integers of at most B * T per neuron, far below 2^24.
+ */
+export function spikeCounts(trace: ForwardTrace, trials = 1): tf.Tensor1D[] {
+  return tf.tidy(() => {
+    // 1 and 0 by a select, not a cast: on WebGPU a cast of bool to float32 only relabels the buffer,
+    // whose int32 bits the sum then reads as floats (counts of zero).
+    const [one, zero] = [tf.scalar(1, 'float32'), tf.scalar(0, 'float32')];
+    return trace.spikes.slice(1).map((s) => {
+      const [KB, T, N] = s.shape;
+      return tf.reshape(tf.sum(tf.reshape(tf.where(s, one, zero), [trials, (KB / trials) * T, N]), 1), [trials * N]) as tf.Tensor1D;
     });
-    tally.addBatch(start, order, outcome);
+  });
+}
+
+/** The same counts from a spike raster [trials * B, T, N] read back: per layer [trials * N]. */
+function hostSpikeCounts(s: ArrayLike<number>, trials: number, N: number): Float64Array {
+  const counts = new Float64Array(trials * N);
+  const perTrial = s.length / trials;
+  for (let i = 0; i < s.length; i++) if (s[i] !== 0) counts[Math.floor(i / perTrial) * N + (i % N)]++;
+  return counts;
+}
+
+/** An evaluation batch not yet read: its outcome, and its spike counts per layer (on the device or read). */
+interface PendingEvaluationBatch {
+  start: number;
+  order: Int32Array;
+  pending: PendingOutcome;
+  counts: tf.Tensor[] | Float64Array[];
+}
+
+function disposeEvaluationBatches(batches: PendingEvaluationBatch[]): void {
+  for (const b of batches) tf.dispose([b.pending.terms, b.pending.firstSpikes, ...b.counts.filter((c): c is tf.Tensor => c instanceof tf.Tensor)]);
+}
+
+/**
+ * Run one evaluation batch, its results left unread. Where reading is free (cpu, wasm) the spikes are
+ * read and counted here (faster there than on the device); elsewhere the counts are summed on the device.
+ */
+async function evaluationBatch(net: EngineNetwork | StackedNetwork, sets: EncodedSet[], start: number, order: Int32Array): Promise<PendingEvaluationBatch> {
+  const K = sets.length;
+  const orders = sets.map(() => order);
+  if (!readsPerBatch()) {
+    let counts: tf.Tensor[] = [];
+    const { pending } = runBatchPending(net, sets, orders, false, (trace) => (counts = spikeCounts(trace, K)));
+    return { start, order, pending, counts };
   }
-  return tally.result();
+  let spikes: tf.Tensor[] = [];
+  const { pending } = runBatchPending(net, sets, orders, false, (trace) => (spikes = trace.spikes.slice(1).map((t) => tf.clone(t))));
+  try {
+    const values = await Promise.all(spikes.map((t) => t.data()));
+    return { start, order, pending, counts: values.map((v, l) => hostSpikeCounts(v, K, spikes[l].shape[2]!)) };
+  } catch (e) {
+    disposePending([pending]);
+    throw e;
+  } finally {
+    tf.dispose(spikes);
+  }
+}
+
+/**
+ * Run the network (one, or K stacked) over encoded sets (one, or one per trial, all of one size) in
+ * batches of `batchSize` samples per trial; no gradients. The batches' outcomes (and on GPU backends
+ * their spike counts) stay on the device until the end, read in one go; each trial's evaluation adds
+ * the same numbers in the same order as evaluating it alone.
+ */
+export async function evaluateSets(net: EngineNetwork | StackedNetwork, sets: EncodedSet[], batchSize: number): Promise<Evaluation[]> {
+  const sizes = net.weights.map((w) => w.shape[w.shape.length - 1]);
+  const count = sets[0].count;
+  const batches: PendingEvaluationBatch[] = [];
+  try {
+    for (let start = 0; start < count; start += batchSize) batches.push(await evaluationBatch(net, sets, start, evaluationOrder(start, count, batchSize)));
+  } catch (e) {
+    disposeEvaluationBatches(batches);
+    throw e;
+  }
+  let values: (Float32Array | Int32Array)[];
+  try {
+    values = await readTogether(batches.flatMap((b) => [b.pending.terms, b.pending.firstSpikes, ...b.counts.filter((c): c is tf.Tensor => c instanceof tf.Tensor)]));
+  } finally {
+    disposeEvaluationBatches(batches);
+  }
+  const tallies = sets.map((set) => new EvaluationTally(set, sizes));
+  let i = 0;
+  for (const b of batches) {
+    const outcomes = outcomesOf(b.pending, values[i], values[i + 1]);
+    i += 2;
+    const counts = b.counts.map((c) => (c instanceof tf.Tensor ? values[i++] : c));
+    tallies.forEach((t, k) => {
+      counts.forEach((c, l) => t.addCounts(l, c.subarray(k * sizes[l], (k + 1) * sizes[l])));
+      t.addBatch(b.start, b.order, outcomes[k]);
+    });
+  }
+  return tallies.map((t) => t.result());
+}
+
+/** Run the network over a whole data set in batches of `batchSize`; no gradients. */
+export async function evaluate(net: EngineNetwork, set: EncodedSet, batchSize: number): Promise<Evaluation> {
+  return (await evaluateSets(net, [set], batchSize))[0];
 }
 
 /** Evaluate a model file on a data set (`yinyang:<split>` or a CSV), encoded with the model's own encoding. */
-export function evaluateModel(model: ModelFile, dataSpec: string, batchSize: number): Evaluation {
+export async function evaluateModel(model: ModelFile, dataSpec: string, batchSize: number): Promise<Evaluation> {
   const ds = loadDataset(dataSpec);
   const enc = { steps: model.steps, ...model.encoding };
   checkDatasetFits(ds, model.features ?? modelInputs(model) - (enc.bias ? 1 : 0), modelOutputs(model));
   const net = networkFromModel(model);
+  const set = encodeSet(ds, enc);
   try {
-    return evaluate(net, encodeSet(ds, enc), batchSize);
+    return await evaluate(net, set, batchSize);
   } finally {
     net.weights.forEach((w) => w.dispose());
+    releaseDeviceSet(set);
   }
 }

@@ -63,8 +63,10 @@ export class Optimizer {
     }
   }
 
-  state(): OptimizerState {
-    return { step: this.step, m: this.m.map((t) => t.arraySync()), v: this.v.map((t) => t.arraySync()) };
+  /** The moments for a checkpoint (read asynchronously: a GPU backend cannot read synchronously). */
+  async state(): Promise<OptimizerState> {
+    const read = (ts: tf.Tensor2D[]) => Promise.all(ts.map((t) => t.array()));
+    return { step: this.step, m: await read(this.m), v: await read(this.v) };
   }
 
   dispose(): void {

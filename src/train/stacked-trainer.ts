@@ -7,9 +7,10 @@ import { initModel } from '../model/init.js';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile, Quantisation } from '../model/schema.js';
 import type { TrainConfig } from '../model/train-config.js';
-import { encodeSet, type EncodedSet } from './batch-runner.js';
+import { disposePending, encodeSet, readOutcomes, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
 import { scheduledLr } from './optimizer.js';
-import { evaluateStacked, runStackedBatch } from './stacked-batch.js';
+import { readsPerBatch } from './readback.js';
+import { evaluateStacked } from './stacked-batch.js';
 import { StackedOptimizer } from './stacked-optimizer.js';
 import { epochMetrics, epochOrder, improves, selectedResult, type BestEpoch, type EpochMetrics, type TrainResult } from './trainer.js';
 
@@ -167,14 +168,14 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
    * Run `fn` with the weights the trials run: the master weights, or, where a trial trains quantised,
    * its dequantised copy (straight-through fake quantisation, as `train` does; computed on the host).
    */
-  const withRunNetwork = <T>(fn: (run: StackedNetwork) => T): T => {
+  const withRunNetwork = async <T>(fn: (run: StackedNetwork) => T | Promise<T>): Promise<T> => {
     const n = net!;
     if (!slots.some((s) => s.quantisation)) return fn(n);
-    const arrays = n.weights.map((w) => w.arraySync());
+    const arrays = await Promise.all(n.weights.map((w) => w.array()));
     const perTrial = slots.map((s, k) => runWeights(arrays.map((a) => a[k]), s.quantisation));
     const run: StackedNetwork = { ...n, weights: arrays.map((_, l) => tf.tensor3d(perTrial.map((w) => w[l]))) };
     try {
-      return fn(run);
+      return await fn(run);
     } finally {
       tf.dispose(run.weights);
     }
@@ -190,24 +191,37 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
         s.order = epochOrder(count, s.config.seed, s.epoch);
         s.sums = { ceSum: 0, rSum: 0, correct: 0 };
       }
-      const t0 = performance.now();
-      for (let b = 0; b < batches; b++) {
-        const orders = slots.map((s) => s.order.subarray(b * batch, Math.min((b + 1) * batch, count)));
-        const { grads, outcomes } = withRunNetwork((run) => runStackedBatch(run, slots.map((s) => s.trainSet), orders, true));
-        const lrs = slots.map((s) => (s.lr = scheduledLr(s.config.optimizer, s.epoch * batches + b, batches)));
-        optimizer!.apply(n.weights, grads, lrs);
-        tf.dispose(grads);
+      const add = (outcomes: BatchOutcome[]) =>
         slots.forEach((s, k) => {
           s.sums.ceSum += outcomes[k].ceSum;
           s.sums.rSum += outcomes[k].rSum;
           s.sums.correct += outcomes[k].correct;
         });
+      // As `train`: outcomes read per batch where that is free, else once at the end of the epoch.
+      const perBatch = readsPerBatch();
+      const t0 = performance.now();
+      let pending: PendingOutcome[] = [];
+      try {
+        for (let b = 0; b < batches; b++) {
+          const orders = slots.map((s) => s.order.subarray(b * batch, Math.min((b + 1) * batch, count)));
+          const { grads, pending: p } = await withRunNetwork((run) => runBatchPending(run, slots.map((s) => s.trainSet), orders, true));
+          const lrs = slots.map((s) => (s.lr = scheduledLr(s.config.optimizer, s.epoch * batches + b, batches)));
+          optimizer!.apply(n.weights, grads as tf.Tensor3D[], lrs);
+          tf.dispose(grads);
+          if (perBatch) add((await readOutcomes([p]))[0]);
+          else pending.push(p);
+        }
+        const read = pending;
+        pending = [];
+        for (const outcomes of await readOutcomes(read)) add(outcomes);
+      } finally {
+        disposePending(pending);
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const vals = withRunNetwork((run) => evaluateStacked(run, slots.map((s) => s.validationSet), slots[0].config.evalBatch));
+      const vals = await withRunNetwork((run) => evaluateStacked(run, slots.map((s) => s.validationSet), slots[0].config.evalBatch));
       const evalSeconds = (performance.now() - t1) / 1000;
-      const current = n.weights.map((w) => w.arraySync());
+      const current = await Promise.all(n.weights.map((w) => w.array()));
       const stay: number[] = [];
       const ended: Slot[] = [];
       for (let k = 0; k < slots.length; k++) {
@@ -221,7 +235,7 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
         else stay.push(k);
       }
       for (const s of ended) {
-        const result = selectedResult({ template: s.template, best: s.best!, config: s.config, backend: opts.backend, data: opts.data, history: s.history, validationSet: s.validationSet, testSet: s.testSet });
+        const result = await selectedResult({ template: s.template, best: s.best!, config: s.config, backend: opts.backend, data: opts.data, history: s.history, validationSet: s.validationSet, testSet: s.testSet });
         results.set(s, result);
         await opts.onResult?.(s.trial, result);
       }
@@ -237,5 +251,6 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
   } finally {
     if (net) tf.dispose((net as StackedNetwork).weights);
     (optimizer as StackedOptimizer | null)?.dispose();
+    for (const s of encoded.values()) releaseDeviceSet(s.train, s.validation, s.test);
   }
 }

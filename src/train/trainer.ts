@@ -13,10 +13,11 @@ import { initModel } from '../model/init.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { checkModelAgrees, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
-import { encodeSet, runBatch, type EncodedSet } from './batch-runner.js';
+import { disposePending, encodeSet, readOutcomes, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { evaluate, type Evaluation } from './evaluate.js';
 import { Optimizer, scheduledLr } from './optimizer.js';
+import { readsPerBatch } from './readback.js';
 
 /** One row of the metrics log. */
 export type EpochMetrics = Record<string, number>;
@@ -24,7 +25,11 @@ export type EpochMetrics = Record<string, number>;
 export type TrainProgress =
   | { type: 'calibrated'; report: CalibrationReport & { data: string }; validationAccuracy: number }
   | { type: 'start'; epoch: number; epochs: number; batches: number }
-  | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; accuracy: number }
+  /**
+   * After each batch; with the running training loss and accuracy of the epoch only where reading them
+   * per batch is free (cpu, wasm: `readsPerBatch`). GPU backends read the outcomes once per epoch.
+   */
+  | { type: 'batch'; epoch: number; batch: number; batches: number; loss?: number; accuracy?: number }
   | { type: 'epoch'; metrics: EpochMetrics; history: EpochMetrics[]; best: boolean };
 
 export interface TrainOptions {
@@ -125,7 +130,7 @@ export function improves(val: Evaluation, best: BestEpoch | null): boolean {
  * them quantised when the model records a quantisation), with its validation and, for it alone, test
  * evaluation, provenance and metrics.
  */
-export function selectedResult(run: {
+export async function selectedResult(run: {
   template: ModelFile;
   best: BestEpoch;
   config: TrainConfig;
@@ -134,13 +139,13 @@ export function selectedResult(run: {
   history: EpochMetrics[];
   validationSet: EncodedSet;
   testSet: EncodedSet;
-}): TrainResult {
+}): Promise<TrainResult> {
   const { best, config } = run;
   const chosen = withWeights(run.template, best.weights);
   const net = networkFromModel(chosen);
   try {
-    const validation = evaluate(net, run.validationSet, config.evalBatch);
-    const test = evaluate(net, run.testSet, config.evalBatch);
+    const validation = await evaluate(net, run.validationSet, config.evalBatch);
+    const test = await evaluate(net, run.testSet, config.evalBatch);
     const model: ModelFile = {
       ...chosen,
       provenance: {
@@ -183,6 +188,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const enc = { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias };
   const trainSet = encodeSet(sets.train, enc);
   const validationSet = encodeSet(sets.validation, enc);
+  let testSet: EncodedSet | undefined;
 
   let template = initModel(config, trainSet.inputs, classes, features);
   if (opts.init) {
@@ -234,11 +240,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     qType ? w.map((layer, l) => dequantise(quantiseLayer(layer, qType, q.clipPercentile, exponents?.[l]))) : w;
   const net = masterNetwork(template, weights);
   /** Run `fn` on the network with these weights (the master weights, quantised, by default). */
-  const withRunNetwork = <T>(fn: (run: EngineNetwork) => T, runAs?: number[][][]): T => {
+  const withRunNetwork = async <T>(fn: (run: EngineNetwork) => T | Promise<T>, runAs?: number[][][]): Promise<T> => {
     if (!qType && !runAs) return fn(net);
-    const run: EngineNetwork = { ...net, weights: uploadWeights(runAs ?? runWeights(weightsToArrays(net.weights))) };
+    const run: EngineNetwork = { ...net, weights: uploadWeights(runAs ?? runWeights(await weightsToArrays(net.weights))) };
     try {
-      return fn(run);
+      return await fn(run);
     } finally {
       tf.dispose(run.weights);
     }
@@ -253,7 +259,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (calibration) {
     // The calibrated start is a candidate for selection too (epoch 0): fine-tuning keeps it unless an
     // epoch does better on validation.
-    const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch));
+    const val = await withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch));
     best = { epoch: 0, accuracy: val.accuracy, loss: val.loss, weights };
     opts.onProgress?.({ type: 'calibrated', report: calibration, validationAccuracy: val.accuracy });
   }
@@ -266,24 +272,45 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       let rSum = 0;
       let correct = 0;
       let lr = config.optimizer.lr;
-      const t0 = performance.now();
-      for (let b = 0; b < batches; b++) {
-        const idx = order.subarray(b * config.batch, Math.min((b + 1) * config.batch, trainSet.count));
-        const { grads, outcome } = withRunNetwork((run) => runBatch(run, trainSet, idx, true));
-        lr = scheduledLr(config.optimizer, epoch * batches + b, batches);
-        optimizer.apply(net.weights, grads, lr);
-        tf.dispose(grads);
+      const add = (outcome: BatchOutcome) => {
         ceSum += outcome.ceSum;
         rSum += outcome.rSum;
         correct += outcome.correct;
-        const seen = Math.min((b + 1) * config.batch, trainSet.count);
-        opts.onProgress?.({ type: 'batch', epoch: epoch + 1, batch: b + 1, batches, loss: (ceSum + rSum) / seen, accuracy: correct / seen });
+      };
+      // Where reads are free each batch's outcome is read at once (for the running numbers of the
+      // progress bar); on GPU backends the outcomes stay on the device until the end of the epoch, read
+      // in one download and summed in the same order.
+      const perBatch = readsPerBatch();
+      const t0 = performance.now();
+      let pending: PendingOutcome[] = [];
+      try {
+        for (let b = 0; b < batches; b++) {
+          const idx = order.subarray(b * config.batch, Math.min((b + 1) * config.batch, trainSet.count));
+          const { grads, pending: p } = await withRunNetwork((run) => runBatchPending(run, [trainSet], [idx], true));
+          lr = scheduledLr(config.optimizer, epoch * batches + b, batches);
+          optimizer.apply(net.weights, grads as tf.Tensor2D[], lr);
+          tf.dispose(grads);
+          if (perBatch) {
+            const [[outcome]] = await readOutcomes([p]);
+            add(outcome);
+            const seen = Math.min((b + 1) * config.batch, trainSet.count);
+            opts.onProgress?.({ type: 'batch', epoch: epoch + 1, batch: b + 1, batches, loss: (ceSum + rSum) / seen, accuracy: correct / seen });
+          } else {
+            pending.push(p);
+            opts.onProgress?.({ type: 'batch', epoch: epoch + 1, batch: b + 1, batches });
+          }
+        }
+        const read = pending;
+        pending = [];
+        for (const [outcome] of await readOutcomes(read)) add(outcome);
+      } finally {
+        disposePending(pending);
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const current = weightsToArrays(net.weights);
+      const current = await weightsToArrays(net.weights);
       const selectable = candidate(current);
-      const val = withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch), calibrated ? selectable : undefined);
+      const val = await withRunNetwork((run) => evaluate(run, validationSet, config.evalBatch), calibrated ? selectable : undefined);
       const evalSeconds = (performance.now() - t1) / 1000;
       const metrics = epochMetrics(epoch + 1, lr, { ceSum, rSum, correct, count: trainSet.count }, val, trainSeconds, evalSeconds);
       history.push(metrics);
@@ -302,7 +329,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           epochsDone: epoch + 1,
           ...(exponents ? { quantExponents: exponents } : {}),
           weights: current,
-          optimizer: optimizer.state(),
+          optimizer: await optimizer.state(),
           best,
           history,
         });
@@ -318,9 +345,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     // mantissa), and eval, grad and export run that network.
     const selected = exponents ? { ...best, weights: runWeights(best.weights) } : best;
     if (exponents && qType) template = { ...template, quantisation: { type: qType, clipPercentile: 100 } };
-    return selectedResult({ template, best: selected, config, backend: opts.backend, data: opts.data, history, validationSet, testSet: encodeSet(sets.test, enc) });
+    testSet = encodeSet(sets.test, enc);
+    return await selectedResult({ template, best: selected, config, backend: opts.backend, data: opts.data, history, validationSet, testSet });
   } finally {
     net.weights.forEach((w) => w.dispose());
     optimizer.dispose();
+    releaseDeviceSet(trainSet, validationSet, ...(testSet ? [testSet] : []));
   }
 }

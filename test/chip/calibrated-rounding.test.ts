@@ -80,19 +80,19 @@ describe('calibrated rounding of the twin model (200 training samples, 2 rounds,
   });
 
   for (const q of ['int8', 'int4'] as const) {
-    it(`${q}: the misclassifications it reports are the tensor engine's, before and after; fewer after; mantissas in range and < 2 steps from w / 2^exp`, () => {
+    it(`${q}: the misclassifications it reports are the tensor engine's, before and after; fewer after; mantissas in range and < 2 steps from w / 2^exp`, async () => {
       const w = TWIN.layers.map((l) => l.weights);
       const { layers, report } = calibrateRounding(w, q, 100, { encoded, labels: train.labels }, TWIN.steps, c, options);
       const set = encodeSet(train, { steps: TWIN.steps, ...TWIN.encoding });
-      const errors = (model: ModelFile) => {
+      const errors = async (model: ModelFile) => {
         const net = networkFromModel(model);
-        const e = evaluate(net, set, 100);
+        const e = await evaluate(net, set, 100);
         net.weights.forEach((t) => t.dispose());
         return e.count - Math.round(e.accuracy * e.count);
       };
       const nearest = w.map((l) => quantiseLayer(l, q, 100));
-      expect(errors(withLayers(TWIN, nearest))).toBe(report.errorsNearest);
-      expect(errors(withLayers(TWIN, layers))).toBe(report.errors);
+      expect(await errors(withLayers(TWIN, nearest))).toBe(report.errorsNearest);
+      expect(await errors(withLayers(TWIN, layers))).toBe(report.errors);
       expect(report.errors).toBeLessThan(report.errorsNearest);
       expect(report.patterns).toBeLessThan(200); // samples with the same input spikes are run once
       layers.forEach((layer, l) => {
@@ -125,7 +125,7 @@ describe('calibrated rounding of the twin model (200 training samples, 2 rounds,
     const ds = { ...test, count: 60, features: test.features.subarray(0, 240), labels: test.labels.subarray(0, 60) };
     const sim = new ChipSimulator(loadChipConfig(dir)).run(ds.features, ds.count, ds.labels, true);
     const net = networkFromModel(withLayers(TWIN, quantised.layers));
-    const engine = engineSpikeTrains(net, encodeSet(ds, { steps: TWIN.steps, ...TWIN.encoding }), 64);
+    const engine = await engineSpikeTrains(net, encodeSet(ds, { steps: TWIN.steps, ...TWIN.encoding }), 64);
     net.weights.forEach((t) => t.dispose());
     sim.samples.forEach((s, i) => expect(s.spikes, `sample ${i}`).toEqual(engine.spikes[i]));
     // not vacuous: calibration moved mantissas, so nearest rounding would give other spikes somewhere

@@ -44,12 +44,12 @@ function exportTo(model: ModelFile, quant: QuantType, machine: Machine, slots: n
   return { dir, report: result.report };
 }
 
-function compare(model: ModelFile, quant: QuantType, machine: Machine, slots: number, count = N) {
+async function compare(model: ModelFile, quant: QuantType, machine: Machine, slots: number, count = N) {
   const { dir, report } = exportTo(model, quant, machine, slots);
   const ds = subset(count);
   const sim = new ChipSimulator(loadChipConfig(dir)).run(ds.features, ds.count, ds.labels, true);
   const net = networkFromModel(asExported(model, quant, 100));
-  const engine = engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 64);
+  const engine = await engineSpikeTrains(net, encodeSet(ds, { steps: model.steps, ...model.encoding }), 64);
   net.weights.forEach((w) => w.dispose());
   sim.samples.forEach((s, i) => {
     expect(s.spikes, `sample ${i}: spikes of every layer`).toEqual(engine.spikes[i]);
@@ -76,31 +76,31 @@ describe('chip simulator = tensor engine with the exported weights, spike for sp
   });
 
   for (const quant of ['int8', 'int4', 'float32'] as const) {
-    it(`twin model, ${quant}, ${N} test samples, 4 slots`, () => {
-      const { report } = compare(TWIN, quant, BUILTIN_MACHINES.chip, 4);
+    it(`twin model, ${quant}, ${N} test samples, 4 slots`, async () => {
+      const { report } = await compare(TWIN, quant, BUILTIN_MACHINES.chip, 4);
       expect(report.activePes).toBe(12);
       expect(report.realTime.every((r) => r.fits)).toBe(true);
     });
   }
 
-  it('a model of 0.25 ms steps: spike-exact, and the report says the 1 ms ticks run it at 0.25 × its time', () => {
+  it('a model of 0.25 ms steps: spike-exact, and the report says the 1 ms ticks run it at 0.25 × its time', async () => {
     expect(exportTo(TWIN, 'int8', BUILTIN_MACHINES.chip, 1).report.time).toEqual({ stepMs: 1, tickMicroseconds: 1000, speed: 1 });
     const fine: ModelFile = { ...TWIN, neuron: { ...TWIN.neuron, dtMs: 0.25 } };
-    const { report } = compare(fine, 'float32', BUILTIN_MACHINES.chip, 2, 60);
+    const { report } = await compare(fine, 'float32', BUILTIN_MACHINES.chip, 2, 60);
     expect(report.time).toEqual({ stepMs: 0.25, tickMicroseconds: 1000, speed: 0.25 });
   });
 
-  it('a layer sliced across PEs (small PE memory): slices gather their inputs correctly', () => {
-    const { report } = compare(TWIN, 'int8', tinyMachine({ dataBytes: 1200 }), 2, 60);
+  it('a layer sliced across PEs (small PE memory): slices gather their inputs correctly', async () => {
+    const { report } = await compare(TWIN, 'int8', tinyMachine({ dataBytes: 1200 }), 2, 60);
     const layer1 = report.pes.filter((p) => p.slot === 0 && p.layer === 1);
     expect(layer1.length).toBeGreaterThanOrEqual(3);
     expect(layer1.every((p) => p.bytes <= 1200)).toBe(true);
     expect(layer1.reduce((a, p) => a + p.neurons, 0)).toBe(120);
   });
 
-  it('a slot spread over several chips: packets cross chip links and arrive exactly', () => {
+  it('a slot spread over several chips: packets cross chip links and arrive exactly', async () => {
     const machine = tinyMachine({ dataBytes: 1200, pesPerChip: 4, chips: 16, gridWidth: 4 });
-    const { sim, report } = compare(TWIN, 'int8', machine, 2, 40);
+    const { sim, report } = await compare(TWIN, 'int8', machine, 2, 40);
     expect(report.chipsUsed).toBeGreaterThan(2);
     expect(sim.stats.packetHops).toBeGreaterThan(0);
     expect(sim.stats.packetsDropped).toBe(0);

@@ -85,22 +85,22 @@ describe('chip-grad: on-chip gradients = s2prop grad (within 1e-5 of the largest
     await useBackend('cpu');
   });
 
-  it('twin model (1 hidden layer), batch 7 on 3 slots (3 rounds), first spikes and loss equal', () => {
+  it('twin model (1 hidden layer), batch 7 on 3 slots (3 rounds), first spikes and loss equal', async () => {
     const batch = randomBatch(TWIN, 7, 11, 3);
     const { dir } = exportTraining(TWIN, 3);
     const { outcomes, grads } = chipGradients(dir, batch);
-    const engine = batchGradients(TWIN, batch);
+    const engine = await batchGradients(TWIN, batch);
     expectClose(grads, engine.grads, 1e-5);
     expect(outcomes.map((o) => o.firstSpikes)).toEqual(engine.firstSpikes);
     const loss = outcomes.reduce((a, o) => a + o.ce + o.r, 0) / outcomes.length;
     expect(Math.abs(loss - engine.loss) / engine.loss).toBeLessThan(1e-5);
   });
 
-  it('2 hidden layers (5-40-30-3), errors travel back two layers; sliced layers on a small-SRAM machine', () => {
+  it('2 hidden layers (5-40-30-3), errors travel back two layers; sliced layers on a small-SRAM machine', async () => {
     const config = { ...presetConfig('twin'), hidden: [40, 30], seed: 5 };
     const model = initModel(config, 5, 3);
     const batch = randomBatch(model, 6, 12, 3);
-    const engine = batchGradients(model, batch);
+    const engine = await batchGradients(model, batch);
     expectClose(chipGradients(exportTraining(model, 4).dir, batch).grads, engine.grads, 1e-5);
     // The same on PEs whose data memory holds only a few neurons of a layer: slices gather correctly.
     const small = structuredClone(BUILTIN_MACHINES.chip);
@@ -116,7 +116,7 @@ describe('on-chip Adam = the engine optimiser', () => {
     await useBackend('cpu');
   });
 
-  it('one update of the twin (batch 5 in 2 rounds of 3 slots): weights within 1e-6, every slot\'s layer PEs receive them', () => {
+  it('one update of the twin (batch 5 in 2 rounds of 3 slots): weights within 1e-6, every slot\'s layer PEs receive them', async () => {
     const batch = randomBatch(TWIN, 5, 13, 3);
     const { dir } = exportTraining(TWIN, 3);
     const trainer = new OnChipTrainer(loadChipConfig(dir), dir);
@@ -124,7 +124,7 @@ describe('on-chip Adam = the engine optimiser', () => {
     trainer.runBatch(batch.samples.map((s) => ({ spikes: s.spikes, label: s.label })), { update: true, lr });
     const chip = trainer.weights();
     // The engine: gradients of the same batch, then the trainer's Adam step.
-    const engine = batchGradients(TWIN, batch);
+    const engine = await batchGradients(TWIN, batch);
     const opt = new Optimizer({ type: 'adam', momentum: 0, ...ADAM }, TWIN.layers.map((l) => [l.weights.length, l.weights[0].length]));
     const weights = TWIN.layers.map((l) => tf.tensor2d(l.weights));
     const grads = engine.grads.map((g) => tf.tensor2d(g));

@@ -63,7 +63,7 @@ describe.concurrent('train rejects a bad flag with one line naming it, and leave
     ['--steps 2 (T >= 3)', ['--steps', '2'], ['steps', 'expected at least 3 steps']],
     ['a negative time constant --neuron.tauMemMs -3', ['--neuron.tauMemMs', '-3'], ['neuron.tauMemMs', 'expected number to be >0']],
     ['--hidden 0', ['--hidden', '0'], ['--hidden: expected layer sizes like 120 or 100,50', "got '0'"]],
-    ['an unknown backend', ['--backend', 'gpu'], ["--backend: unknown backend 'gpu'", 'expected one of auto, wasm, cpu, tensorflow']],
+    ['an unknown backend', ['--backend', 'gpu'], ["--backend: unknown backend 'gpu'", 'expected one of auto, wasm, cpu, webgpu, tensorflow']],
     ['--log with no path', ['--log', ''], ['--log: expected a file path']],
     ['--resume with no checkpoint', ['--resume'], ['--resume: no checkpoint at out.json.ckpt.json']],
   ];

@@ -30,10 +30,10 @@ const BATCH = { steps: 12, inputs: 2, samples: [{ spikes: [[0, 1], [1, 4]] as [n
 
 describe('backend selection', () => {
   it('auto picks the native tensorflow backend when its package loads; the engine runs there as tf ops, not CPU loops, with the same numbers', async () => {
-    const onCpu = (await useBackend('cpu'), batchGradients(MODEL, BATCH));
+    const onCpu = (await useBackend('cpu'), await batchGradients(MODEL, BATCH));
     expect(await useBackend('auto')).toBe('tensorflow');
     const loops = [lifForwardKernel, ttfsLossKernel, lifAdjointKernel].map((k) => vi.spyOn(k, 'compute'));
-    const onNative = batchGradients(MODEL, BATCH);
+    const onNative = await batchGradients(MODEL, BATCH);
     for (const loop of loops) expect(loop).not.toHaveBeenCalled();
     loops.forEach((l) => l.mockRestore());
     expect(onNative.firstSpikes).toEqual(onCpu.firstSpikes);

@@ -82,13 +82,13 @@ function maxAbs(a: number[][][]): number {
   return Math.max(...a.flat(2).map(Math.abs));
 }
 
-function expectAgreement(c: Case): OracleResult {
+async function expectAgreement(c: Case): Promise<OracleResult> {
   const before = tf.memory().numTensors;
   const oracle = runOracle(c);
   const trace = engineTrace(c);
   expect(trace.spikes, `${c.name}: spike trains`).toEqual(oracle.spikes);
   expect(trace.D, `${c.name}: I - Vpre at spikes`).toEqual(oracle.D);
-  const report = batchGradients(modelOf(c), batchOf(c));
+  const report = await batchGradients(modelOf(c), batchOf(c));
   expect(report.firstSpikes).toEqual(oracle.firstSpikes);
   expect(Math.abs(report.loss - oracle.loss)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(oracle.loss)));
   const scale = Math.max(...oracle.grads.map(maxAbs));
@@ -122,9 +122,9 @@ for (const backend of ['cpu', 'wasm', 'fallback'] as const) {
     afterAll(() => setForceFallback(false));
 
     for (const seed of [1, 2, 3]) {
-      it(`random networks with 1 and 2 hidden layers, seed ${seed}`, () => {
+      it(`random networks with 1 and 2 hidden layers, seed ${seed}`, async () => {
         for (const c of randomCases(seed)) {
-          const oracle = expectAgreement(c);
+          const oracle = await expectAgreement(c);
           // Guard against a vacuous comparison: the networks must actually spike and learn.
           for (let l = 0; l < c.weights.length; l++) expect(countSpikes(oracle, l), `${c.name}: layer ${l} spikes`).toBeGreaterThan(0);
           expect(Math.max(...oracle.grads.map(maxAbs)), c.name).toBeGreaterThan(0);
@@ -132,16 +132,16 @@ for (const backend of ['cpu', 'wasm', 'fallback'] as const) {
       });
     }
 
-    it('silent output neurons (oracle)', () => {
+    it('silent output neurons (oracle)', async () => {
       const rng = new MT19937(7);
       const weights = randomWeights(rng, [5, 12, 3], [1.4, 2.3], [1.4, 1.2]);
       for (const row of weights[1]) row[2] = -1; // output neuron 2 never fires
       const c: Case = { name: 'silent output', steps: 27, weights, samples: randomSamples(rng, 6, 5, 27, 3) };
-      const oracle = expectAgreement(c);
+      const oracle = await expectAgreement(c);
       expect(oracle.firstSpikes.every((t) => t[2] === 27)).toBe(true);
     });
 
-    it('first spike at step T-1 gets no error (oracle)', () => {
+    it('first spike at step T-1 gets no error (oracle)', async () => {
       // One input, output neuron 0 driven by it; find the input step that makes it fire first at T-1.
       const steps = 12;
       const weights = [[[8, 0, 0]]];
@@ -149,26 +149,26 @@ for (const backend of ['cpu', 'wasm', 'fallback'] as const) {
       const delay = probe.firstSpikes[0][0];
       expect(delay).toBeLessThan(steps - 1);
       const c: Case = { name: 'spike at T-1', steps, weights, samples: [{ spikes: [[0, steps - 1 - delay]], label: 0 }, { spikes: [[0, 0]], label: 1 }] };
-      const oracle = expectAgreement(c);
+      const oracle = await expectAgreement(c);
       expect(oracle.firstSpikes[0][0]).toBe(steps - 1);
     });
 
-    it('silent hidden layer: zero gradients, loss = ln 3 + a(exp(T/tau1) - 1) (hand calculation)', () => {
+    it('silent hidden layer: zero gradients, loss = ln 3 + a(exp(T/tau1) - 1) (hand calculation)', async () => {
       const rng = new MT19937(9);
       const weights = randomWeights(rng, [5, 12, 3], [-1, 2.3], [0.1, 1.2]);
       const c: Case = { name: 'silent hidden', steps: 27, weights, samples: randomSamples(rng, 4, 5, 27, 3) };
-      const oracle = expectAgreement(c);
+      const oracle = await expectAgreement(c);
       expect(countSpikes(oracle, 0)).toBe(0);
-      const report = batchGradients(modelOf(c), batchOf(c));
+      const report = await batchGradients(modelOf(c), batchOf(c));
       expect(report.loss).toBeCloseTo(Math.log(3) + LOSS.a * (Math.exp(27 / LOSS.tau1) - 1), 6);
       expect(report.grads.flat(2).every((g) => g === 0)).toBe(true);
     });
 
-    it('several spikes per neuron (oracle)', () => {
+    it('several spikes per neuron (oracle)', async () => {
       const rng = new MT19937(11);
       const weights = randomWeights(rng, [5, 12, 3], [4, 3], [1, 1]);
       const c: Case = { name: 'bursting', steps: 27, weights, samples: randomSamples(rng, 5, 5, 27, 3, 3) };
-      const oracle = expectAgreement(c);
+      const oracle = await expectAgreement(c);
       const perNeuron = oracle.spikes[0][0].reduce((acc, row) => acc.map((v, j) => v + row[j]), new Array(12).fill(0));
       expect(Math.max(...perNeuron)).toBeGreaterThan(2);
     });

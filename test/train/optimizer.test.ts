@@ -30,13 +30,13 @@ describe('optimisers', () => {
     await useBackend('cpu');
   });
 
-  it('Adam with weight decay matches a float64 hand calculation, and resumes from its state', () => {
+  it('Adam with weight decay matches a float64 hand calculation, and resumes from its state', async () => {
     const grads = [0.5, -0.2, 0.3, 0.05];
     const weights = [tf.tensor2d([[1.5]])];
     const opt = new Optimizer(ADAM, [[1, 1]]);
     for (const g of grads.slice(0, 2)) step(opt, weights, g, ADAM.lr);
     // Interrupt: carry the state to a new optimiser, as a checkpoint does.
-    const resumed = new Optimizer(ADAM, [[1, 1]], opt.state());
+    const resumed = new Optimizer(ADAM, [[1, 1]], await opt.state());
     opt.dispose();
     for (const g of grads.slice(2)) step(resumed, weights, g, ADAM.lr);
     expect(weights[0].dataSync()[0]).toBeCloseTo(adamByHand(1.5, grads, ADAM), 6);

@@ -53,20 +53,20 @@ describe('quantisation-aware training (library)', () => {
     const plain: ModelFile = { ...model, layers: deq.map((w) => ({ weights: w })) };
     delete plain.quantisation;
     for (const split of [data.test, data.validation]) {
-      const q = evaluateModel(model, split, 250);
-      const p = evaluateModel(plain, split, 250);
+      const q = await evaluateModel(model, split, 250);
+      const p = await evaluateModel(plain, split, 250);
       expect([q.accuracy, q.loss]).toEqual([p.accuracy, p.loss]);
       expect(q.firstSpikes).toEqual(p.firstSpikes);
     }
     // The metrics of the run, per epoch on validation too, are those of the quantised network.
-    const t = evaluateModel(model, data.test, 250);
+    const t = await evaluateModel(model, data.test, 250);
     expect([t.accuracy, t.loss]).toEqual([model.metrics?.testAccuracy, model.metrics?.testLoss]);
-    const v = evaluateModel(model, data.validation, 250);
+    const v = await evaluateModel(model, data.validation, 250);
     const bestRow = result.history[result.bestEpoch - 1];
     expect([bestRow.validationAccuracy, bestRow.validationLoss]).toEqual([v.accuracy, v.loss]);
     // And the quantisation matters: the master weights run as floats give another loss.
     const { quantisation: _q, ...masterAsFloat } = model;
-    expect(evaluateModel(masterAsFloat, data.test, 250).loss).not.toBe(t.loss);
+    expect((await evaluateModel(masterAsFloat, data.test, 250)).loss).not.toBe(t.loss);
   });
 
   it('straight-through: one SGD step (lr 1, no momentum or decay, one batch) gives W - dL/dW evaluated at the dequantised W (gradient by runBatch)', async () => {
@@ -84,8 +84,8 @@ describe('quantisation-aware training (library)', () => {
     // whole training set in the trainer's order, subtracted from the float init weights in float32.
     const set = encodeSet(loadDataset(data.train), { steps: config.steps, ...floatModel.encoding });
     const net = networkFromModel({ ...floatModel, quantisation: quant });
-    const { grads } = runBatch(net, set, epochOrder(set.count, config.seed, 0), true);
-    const g = weightsToArrays(grads);
+    const { grads } = await runBatch(net, set, epochOrder(set.count, config.seed, 0), true);
+    const g = await weightsToArrays(grads);
     tf.dispose([...grads, ...net.weights]);
     const expected = floatModel.layers.map((l, li) => l.weights.map((row, k) => row.map((w, j) => Math.fround(w - g[li][k][j]))));
     expect(result.model.layers.map((l) => l.weights)).toEqual(expected);

@@ -122,27 +122,27 @@ describe('a model with a quantisation runs its dequantised weights', () => {
   const quantised: ModelFile = { ...float, quantisation: { type: 'int4', clipPercentile: 95 } };
   const byHand = float.layers.map((l) => dequantise(quantiseLayer(l.weights, 'int4', 95)));
 
-  it('networkFromModel uploads exactly dequantise(quantiseLayer(W, int4, 95)) per layer, not W', () => {
+  it('networkFromModel uploads exactly dequantise(quantiseLayer(W, int4, 95)) per layer, not W', async () => {
     const net = networkFromModel(quantised);
-    const uploaded = weightsToArrays(net.weights);
+    const uploaded = await weightsToArrays(net.weights);
     tf.dispose(net.weights);
     expect(uploaded).toEqual(byHand);
     expect(effectiveWeights(quantised)).toEqual(byHand);
     expect(uploaded).not.toEqual(float.layers.map((l) => l.weights));
   });
 
-  it('without a quantisation the weights are uploaded unchanged (they are float32 already)', () => {
+  it('without a quantisation the weights are uploaded unchanged (they are float32 already)', async () => {
     const net = networkFromModel(float);
-    const uploaded = weightsToArrays(net.weights);
+    const uploaded = await weightsToArrays(net.weights);
     tf.dispose(net.weights);
     expect(uploaded).toEqual(float.layers.map((l) => l.weights));
   });
 
-  it('fakeQuantised of weight tensors gives the same dequantised values, and leaves no tensors behind', () => {
+  it('fakeQuantised of weight tensors gives the same dequantised values, and leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
     const master = float.layers.map((l) => tf.tensor2d(l.weights, undefined, 'float32'));
-    const copies = fakeQuantised(master, { type: 'int4', clipPercentile: 95 });
-    expect(weightsToArrays(copies)).toEqual(byHand);
+    const copies = await fakeQuantised(master, { type: 'int4', clipPercentile: 95 });
+    expect(await weightsToArrays(copies)).toEqual(byHand);
     tf.dispose([...master, ...copies]);
     expect(tf.memory().numTensors).toBe(before);
   });
