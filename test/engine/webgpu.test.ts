@@ -11,7 +11,9 @@ import { initModel } from '../../src/model/init.js';
 import { neuronConstants } from '../../src/model/neuron.js';
 import { presetConfig } from '../../src/model/train-config.js';
 import type { TrainConfig } from '../../src/model/train-config.js';
+import { CANONICAL_DATA } from '../../src/data/sources.js';
 import { encodeSet } from '../../src/train/batch-runner.js';
+import { train } from '../../src/train/trainer.js';
 
 /**
  * The WGSL kernels against the typed kernels (the reference loops, on the cpu backend): forward spikes
@@ -260,4 +262,21 @@ describe.skipIf(reason !== null)('webgpu forward on the canonical Yin-Yang test 
       }
     }, 120_000);
   }
+});
+
+describe.skipIf(reason !== null)('training on webgpu', () => {
+  it('a 3-epoch twin run with the same seed ends within 0.5 points of the wasm run', async () => {
+    const config = { ...presetConfig('twin'), epochs: 3 };
+    const run = async (backend: string) => {
+      await useBackend(backend as 'wasm');
+      return train({ config, data: CANONICAL_DATA, backend });
+    };
+    const wasm = await run('wasm');
+    const gpu = await run('webgpu');
+    await useBackend('cpu');
+    console.log(`3 epochs: test accuracy wasm ${wasm.test.accuracy}, webgpu ${gpu.test.accuracy}`);
+    expect(wasm.test.accuracy).toBeGreaterThan(0.6);
+    expect(Math.abs(gpu.test.accuracy - wasm.test.accuracy)).toBeLessThanOrEqual(0.005);
+    expect(gpu.history).toHaveLength(3);
+  }, 300_000);
 });
