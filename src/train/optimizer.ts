@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import type { OptimizerSchema } from '../model/train-config.js';
+import { FLT_MIN, flushWeights } from '../numerics/flush.js';
 
 export type OptimizerSettings = z.output<typeof OptimizerSchema>;
 
@@ -15,7 +16,8 @@ export interface OptimizerState {
 /**
  * Adam (PyTorch's formulation, eventprop.md "Optimiser") or SGD with momentum, with L2 weight decay
  * added to the gradient before the update. Weights are replaced by new tensors (the old ones disposed),
- * so the caller's array of weights always holds the current ones.
+ * so the caller's array of weights always holds the current ones. The new weights and moments are flushed
+ * to +0 where subnormal (numerics/flush.ts), and so are moments restored from a checkpoint.
  */
 export class Optimizer {
   private m: tf.Tensor2D[];
@@ -28,8 +30,9 @@ export class Optimizer {
     state?: OptimizerState,
   ) {
     const zeros = () => shapes.map((s) => tf.zeros(s) as tf.Tensor2D);
-    this.m = state ? state.m.map((a) => tf.tensor2d(a, undefined, 'float32')) : zeros();
-    this.v = state && settings.type === 'adam' ? state.v.map((a) => tf.tensor2d(a, undefined, 'float32')) : settings.type === 'adam' ? zeros() : [];
+    const restore = (a: number[][][]) => flushWeights(a).map((x) => tf.tensor2d(x, undefined, 'float32'));
+    this.m = state ? restore(state.m) : zeros();
+    this.v = state && settings.type === 'adam' ? restore(state.v) : settings.type === 'adam' ? zeros() : [];
     this.step = state?.step ?? 0;
   }
 
@@ -44,13 +47,14 @@ export class Optimizer {
         const g = weightDecay > 0 ? tf.add(grads[l], tf.mul(W, weightDecay)) : grads[l];
         if (type === 'sgd') {
           const buf = tf.add(tf.mul(this.m[l], momentum), g) as tf.Tensor2D;
-          return { newW: tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D, newM: buf };
+          return { newW: flushTensor(tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D), newM: flushTensor(buf) };
         }
         const m = tf.add(tf.mul(this.m[l], beta1), tf.mul(g, 1 - beta1)) as tf.Tensor2D;
         const v = tf.add(tf.mul(this.v[l], beta2), tf.mul(tf.square(g), 1 - beta2)) as tf.Tensor2D;
         const mHat = tf.div(m, 1 - beta1 ** t);
         const vHat = tf.div(v, 1 - beta2 ** t);
-        return { newW: tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)) as tf.Tensor2D, newM: m, newV: v };
+        const newW = tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)) as tf.Tensor2D;
+        return { newW: flushTensor(newW), newM: flushTensor(m), newV: flushTensor(v) };
       });
       W.dispose();
       weights[l] = newW;
@@ -70,6 +74,11 @@ export class Optimizer {
   dispose(): void {
     for (const t of [...this.m, ...this.v]) t.dispose();
   }
+}
+
+/** The subnormal rule as tensor ops: +0 where |x| < FLT_MIN (subnormals and -0), x elsewhere. */
+export function flushTensor<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.where(tf.less(tf.abs(x), tf.scalar(FLT_MIN, 'float32')), tf.zerosLike(x), x) as T);
 }
 
 /** The smooth schedule: lr * gamma^(batchIndex / batchesPerEpoch), batchIndex counted from 0. */

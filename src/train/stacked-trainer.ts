@@ -7,6 +7,7 @@ import { initModel } from '../model/init.js';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile, Quantisation } from '../model/schema.js';
 import type { TrainConfig } from '../model/train-config.js';
+import { flushWeights } from '../numerics/flush.js';
 import { encodeSet, type EncodedSet } from './batch-runner.js';
 import { scheduledLr } from './optimizer.js';
 import { evaluateStacked, runStackedBatch } from './stacked-batch.js';
@@ -147,7 +148,7 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
       };
     });
     if (!fresh.length) return;
-    const extra = fresh.map((s) => s.template.layers.map((l) => l.weights));
+    const extra = fresh.map((s) => flushWeights(s.template.layers.map((l) => l.weights)));
     if (!net || !optimizer) {
       const first = fresh[0].config;
       net = { weights: extra[0].map((_, l) => tf.tensor3d(extra.map((w) => w[l]))), constants: neuronConstants(first.neuron), losses: [] };
@@ -171,7 +172,7 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
     const n = net!;
     if (!slots.some((s) => s.quantisation)) return fn(n);
     const arrays = n.weights.map((w) => w.arraySync());
-    const perTrial = slots.map((s, k) => runWeights(arrays.map((a) => a[k]), s.quantisation));
+    const perTrial = slots.map((s, k) => flushWeights(runWeights(arrays.map((a) => a[k]), s.quantisation)));
     const run: StackedNetwork = { ...n, weights: arrays.map((_, l) => tf.tensor3d(perTrial.map((w) => w[l]))) };
     try {
       return fn(run);
