@@ -22,6 +22,9 @@ export interface OptimizerState {
 export class Optimizer {
   private m: tf.Tensor2D[];
   private v: tf.Tensor2D[];
+  /** FLT_MIN and zeros per layer, kept for the flush of every update. */
+  private readonly flushMin: tf.Scalar;
+  private readonly flushZeros: tf.Tensor2D[];
   step = 0;
 
   constructor(
@@ -34,6 +37,8 @@ export class Optimizer {
     this.m = state ? restore(state.m) : zeros();
     this.v = state && settings.type === 'adam' ? restore(state.v) : settings.type === 'adam' ? zeros() : [];
     this.step = state?.step ?? 0;
+    this.flushMin = tf.scalar(FLT_MIN, 'float32');
+    this.flushZeros = shapes.map((s) => tf.zeros(s) as tf.Tensor2D);
   }
 
   /** One update of every layer with learning rate `lr`. Gradients are not disposed. */
@@ -43,18 +48,19 @@ export class Optimizer {
     const t = this.step;
     for (let l = 0; l < weights.length; l++) {
       const W = weights[l];
+      const flush = (x: tf.Tensor2D) => flushTensor(x, this.flushMin, this.flushZeros[l]);
       const { newW, newM, newV } = tf.tidy((): { newW: tf.Tensor2D; newM: tf.Tensor2D; newV?: tf.Tensor2D } => {
         const g = weightDecay > 0 ? tf.add(grads[l], tf.mul(W, weightDecay)) : grads[l];
         if (type === 'sgd') {
           const buf = tf.add(tf.mul(this.m[l], momentum), g) as tf.Tensor2D;
-          return { newW: flushTensor(tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D), newM: flushTensor(buf) };
+          return { newW: flush(tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D), newM: flush(buf) };
         }
         const m = tf.add(tf.mul(this.m[l], beta1), tf.mul(g, 1 - beta1)) as tf.Tensor2D;
         const v = tf.add(tf.mul(this.v[l], beta2), tf.mul(tf.square(g), 1 - beta2)) as tf.Tensor2D;
         const mHat = tf.div(m, 1 - beta1 ** t);
         const vHat = tf.div(v, 1 - beta2 ** t);
         const newW = tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)) as tf.Tensor2D;
-        return { newW: flushTensor(newW), newM: flushTensor(m), newV: flushTensor(v) };
+        return { newW: flush(newW), newM: flush(m), newV: flush(v) };
       });
       W.dispose();
       weights[l] = newW;
@@ -72,13 +78,17 @@ export class Optimizer {
   }
 
   dispose(): void {
-    for (const t of [...this.m, ...this.v]) t.dispose();
+    for (const t of [...this.m, ...this.v, ...this.flushZeros, this.flushMin]) t.dispose();
   }
 }
 
-/** The subnormal rule as tensor ops: +0 where |x| < FLT_MIN (subnormals and -0), x elsewhere. */
-export function flushTensor<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.where(tf.less(tf.abs(x), tf.scalar(FLT_MIN, 'float32')), tf.zerosLike(x), x) as T);
+/**
+ * The subnormal rule as tensor ops: +0 where |x| < FLT_MIN (subnormals and -0), x elsewhere. Three ops
+ * (abs, less, where); `min` (the scalar FLT_MIN) and `zeros` (shaped as x) may be passed in, kept
+ * from one call to the next, to save creating them each time.
+ */
+export function flushTensor<T extends tf.Tensor>(x: T, min?: tf.Scalar, zeros?: tf.Tensor): T {
+  return tf.tidy(() => tf.where(tf.less(tf.abs(x), min ?? tf.scalar(FLT_MIN, 'float32')), zeros ?? tf.zerosLike(x), x) as T);
 }
 
 /** The smooth schedule: lr * gamma^(batchIndex / batchesPerEpoch), batchIndex counted from 0. */
