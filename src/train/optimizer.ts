@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
+import { flushKernel } from '../engine/flush-kernel.js';
+import { runTypedKernel } from '../engine/typed-kernel.js';
 import type { OptimizerSchema } from '../model/train-config.js';
 import { FLT_MIN, flushWeights } from '../numerics/flush.js';
 
@@ -48,19 +50,27 @@ export class Optimizer {
     const t = this.step;
     for (let l = 0; l < weights.length; l++) {
       const W = weights[l];
-      const flush = (x: tf.Tensor2D) => flushTensor(x, this.flushMin, this.flushZeros[l]);
+      const inPlace = tf.getBackend() === 'cpu' || tf.getBackend() === 'wasm';
+      // The subnormal rule on the new W, m (and v): one typed kernel where it runs in place, else tensor ops.
+      const flushAll = (ts: tf.Tensor2D[]): tf.Tensor2D[] => {
+        if (!inPlace) return ts.map((x) => flushTensor(x, this.flushMin, this.flushZeros[l]));
+        const out = runTypedKernel(flushKernel, [...ts, ...Array.from({ length: 3 - ts.length }, () => tf.zeros([0]))], {}) as tf.Tensor2D[];
+        return out.slice(0, ts.length);
+      };
       const { newW, newM, newV } = tf.tidy((): { newW: tf.Tensor2D; newM: tf.Tensor2D; newV?: tf.Tensor2D } => {
         const g = weightDecay > 0 ? tf.add(grads[l], tf.mul(W, weightDecay)) : grads[l];
         if (type === 'sgd') {
           const buf = tf.add(tf.mul(this.m[l], momentum), g) as tf.Tensor2D;
-          return { newW: flush(tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D), newM: flush(buf) };
+          const [newW, newM] = flushAll([tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D, buf]);
+          return { newW, newM };
         }
         const m = tf.add(tf.mul(this.m[l], beta1), tf.mul(g, 1 - beta1)) as tf.Tensor2D;
         const v = tf.add(tf.mul(this.v[l], beta2), tf.mul(tf.square(g), 1 - beta2)) as tf.Tensor2D;
         const mHat = tf.div(m, 1 - beta1 ** t);
         const vHat = tf.div(v, 1 - beta2 ** t);
         const newW = tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)) as tf.Tensor2D;
-        return { newW: flush(newW), newM: flush(m), newV: flush(v) };
+        const [fW, fM, fV] = flushAll([newW, m, v]);
+        return { newW: fW, newM: fM, newV: fV };
       });
       W.dispose();
       weights[l] = newW;

@@ -6,7 +6,7 @@ import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
 import { uploadWeights } from '../../src/engine/model-network.js';
 import { runTypedKernel, setUseWasmKernels } from '../../src/engine/typed-kernel.js';
 import { countSubnormals, FLT_MIN, flushSubnormal, flushSubnormalsInPlace, flushWeights } from '../../src/numerics/flush.js';
-import { Optimizer, type OptimizerSettings } from '../../src/train/optimizer.js';
+import { flushTensor, Optimizer, type OptimizerSettings } from '../../src/train/optimizer.js';
 import { StackedOptimizer } from '../../src/train/stacked-optimizer.js';
 import { forwardLayer } from '../oracle/eventprop-oracle.js';
 
@@ -46,6 +46,16 @@ describe('flushSubnormal', () => {
     expect(Array.from(a).map((x) => Object.is(x, 0))).toEqual([true, true, false, false]);
     expect(flushWeights([[[2 ** -140, 0.25]]])).toEqual([[[0, 0.25]]]);
     expect(countSubnormals([[[2 ** -140, 0.25, -(2 ** -127), 0]]])).toBe(2);
+  });
+
+  it('flushTensor (the tensor-op flush other backends use) and the flush kernel agree', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const x = tf.tensor2d([[2 ** -130, -(2 ** -149), -0, 2 ** -126, -1.5, 3e-39]]);
+      const y = flushTensor(x);
+      expect(Array.from(y.dataSync()).map((v) => (Object.is(v, 0) ? '+0' : v))).toEqual(['+0', '+0', '+0', 2 ** -126, -1.5, '+0']);
+      tf.dispose([x, y]);
+    }
   });
 
   it('uploadWeights flushes subnormal weights (a model written before the rule runs them as +0)', async () => {
