@@ -1,6 +1,7 @@
 import { neuronConstants } from '../model/neuron.js';
 import { layerSizes } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
+import { flushSubnormal } from '../numerics/flush.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { jsonFile, sha256 } from './config-dir.js';
 import { tickBudget, tickCycles } from './cost.js';
@@ -77,12 +78,12 @@ export interface ExportResult {
   report: ExportReport;
 }
 
-/** Weights as the chip stores them: float32 values, or integer mantissas with the layer's exponent. */
+/** Weights as the chip stores them: float32 values (flushed: subnormals become +0), or integer mantissas with the layer's exponent. */
 function chipLayers(model: ModelFile, q: LayerQuantisation[] | null) {
   return model.layers.map((l, i) => {
     const rows = l.weights.length;
     const cols = l.weights[0].length;
-    return q ? { values: q[i].mantissas, rows, cols, exp: q[i].exp } : { values: Float64Array.from(l.weights.flat(), Math.fround), rows, cols, exp: 0 };
+    return q ? { values: q[i].mantissas, rows, cols, exp: q[i].exp } : { values: Float64Array.from(l.weights.flat(), (w) => flushSubnormal(Math.fround(w))), rows, cols, exp: 0 };
   });
 }
 

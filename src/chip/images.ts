@@ -15,6 +15,7 @@ import {
   type Region,
 } from './memory-layout.js';
 import type { PePlacement, Placement } from './placement.js';
+import { flushSubnormal } from '../numerics/flush.js';
 import type { QuantType } from './quantise.js';
 
 /** What the images of one export are made from. */
@@ -110,7 +111,7 @@ export function buildImage(pe: PePlacement, placement: Placement, src: ImageSour
       [h.layer, h.slice, h.inputs, h.neurons, offset].forEach((v, f) => (words[table + 1 + PARAM_SLICE_WORDS * i + f] = v));
       const layer = src.layers[h.layer - 1];
       const start = placement.slices[h.layer][h.slice];
-      for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) weights[offset + k * h.neurons + j] = layer.values[k * layer.cols + start + j];
+      for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) weights[offset + k * h.neurons + j] = flushSubnormal(Math.fround(layer.values[k * layer.cols + start + j]));
       offset += h.inputs * h.neurons;
     });
     const adam = at('adamState');

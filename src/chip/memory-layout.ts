@@ -1,3 +1,4 @@
+import { flushSubnormal } from '../numerics/flush.js';
 import type { QuantType } from './quantise.js';
 
 /**
@@ -231,8 +232,9 @@ export function totalBytes(specs: RegionSpec[]): number {
 export function packWeights(mantissas: ArrayLike<number>, rows: number, cols: number, q: QuantType, out: Uint32Array, offset: number): void {
   const rowWords = weightRowWords(cols, q);
   if (q === 'float32') {
+    // float32 weights are stored flushed (numerics/flush.ts): a subnormal weight is written as +0
     const f = new Float32Array(out.buffer, out.byteOffset + 4 * offset, rows * rowWords);
-    for (let i = 0; i < rows * cols; i++) f[i] = mantissas[i];
+    for (let i = 0; i < rows * cols; i++) f[i] = flushSubnormal(Math.fround(mantissas[i]));
     return;
   }
   const bits = WEIGHT_BITS[q];

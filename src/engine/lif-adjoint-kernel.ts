@@ -1,3 +1,4 @@
+import { FLT_MIN } from '../numerics/flush.js';
 import { StepSpikeLists } from './spike-lists.js';
 import { trialLayout } from './trial-axis.js';
 import type { TypedKernel } from './typed-kernel.js';
@@ -26,7 +27,8 @@ const fround = Math.fround;
  *
  * Float32, every operation rounded, in the contract's order. A neuron's adjoint depends only on its own
  * errors, so the loop runs neuron by neuron (lamV, lamI in registers) and skips the stretch before its
- * first error in reverse time, where the adjoint is exactly zero. Accumulation orders, fixed: eps_in sums
+ * first error in reverse time, where the adjoint is exactly zero. The new lamI and lamV of every step are
+ * flushed to +0 when subnormal (numerics/flush.ts); eps_in, G and the products inside are not. Accumulation orders, fixed: eps_in sums
  * over neurons in ascending index; G sums over samples, then steps in reverse.
  *
  * This loop is the readable reference and runs on cpu and other backends; on the wasm backend the same
@@ -79,8 +81,9 @@ export const lifAdjointKernel: TypedKernel<LifAdjointAttrs> = {
           // 3. lamV[i] = beta*lamV[i+1] + s[i+1]*(lamV[i+1] + e[i+1]) / (D[i+1] + eps)
           let newLamV = fround(beta * lamV);
           if (s[next] !== 0) newLamV = fround(newLamV + fround(fround(lamV + e[next]) / fround(D[next] + eps)));
-          lamI = newLamI;
-          lamV = newLamV;
+          // both computed from the previous values, then flushed (|value| < FLT_MIN -> +0)
+          lamI = Math.abs(newLamI) < FLT_MIN ? 0 : newLamI;
+          lamV = Math.abs(newLamV) < FLT_MIN ? 0 : newLamV;
           // 4. G -= tauSyn * outer(s_in[i], lamI[i])
           if (from < to) {
             const g = fround(tauSynSeconds * lamI);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dequantise, quantiseLayer } from '../chip/quantise.js';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile, Quantisation } from '../model/schema.js';
+import { flushWeights } from '../numerics/flush.js';
 import type { EngineNetwork } from './network.js';
 
 /**
@@ -22,9 +23,12 @@ export function effectiveWeights(model: ModelFile): number[][][] {
   );
 }
 
-/** Upload nested arrays [inputs][outputs] as float32 tensors; the caller disposes them. */
+/**
+ * Upload nested arrays [inputs][outputs] as float32 tensors, rounded to float32 and flushed (subnormal
+ * weights, e.g. in a model written before the subnormal rule, become +0); the caller disposes them.
+ */
 export function uploadWeights(weights: number[][][]): tf.Tensor2D[] {
-  return weights.map((w) => tf.tensor2d(w, undefined, 'float32'));
+  return flushWeights(weights).map((w) => tf.tensor2d(w, undefined, 'float32'));
 }
 
 /** Upload a model file's effective weights as float32 tensors; the caller disposes `weights`. */

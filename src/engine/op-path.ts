@@ -4,7 +4,7 @@ import { lifForwardOps } from './op-path/lif-forward.js';
 import { ttfsLossOps } from './op-path/ttfs-loss.js';
 import { updateOps } from './op-path/update.js';
 
-export { flushSubnormal, FLT_MIN } from './op-path/flush.js';
+export { flushTensor } from './op-path/flush.js';
 export { lifAdjointOps, lifForwardOps, ttfsLossOps, updateOps };
 
 /** An op-path computation: the inputs, attributes and outputs (shapes, dtypes, order) of its typed kernel. */

@@ -1,3 +1,4 @@
+import { flushSubnormal as flush } from '../numerics/flush.js';
 import type { TypedKernel } from './typed-kernel.js';
 
 /**
@@ -28,6 +29,7 @@ const fround = Math.fround;
  * Adam (PyTorch's formulation) or SGD with momentum, with L2 weight decay added to the gradient first.
  * The float32 operations of `Optimizer` (train/optimizer.ts, tensor ops), in its order, element by
  * element, each rounded: trial k's update is bit for bit the one `Optimizer` makes for it alone.
+ * The new W, m and v are flushed to +0 where subnormal (numerics/flush.ts), as `Optimizer` flushes them.
  *
  * inputs: W, G, m, v float32 [K, Nin, N] (v: [0] for SGD)
  * outputs: new W, new m, new v (v: [0] for SGD)
@@ -54,8 +56,8 @@ export const updateKernel: TypedKernel<UpdateAttrs> = {
         for (let i = k * size; i < end; i++) {
           const g = wd > 0 ? fround(G[i] + fround(W[i] * wd)) : G[i];
           const buf = fround(fround(M[i] * mom) + g);
-          newM[i] = buf;
-          newW[i] = fround(W[i] - fround(buf * lr));
+          newM[i] = flush(buf);
+          newW[i] = flush(fround(W[i] - fround(buf * lr)));
         }
         continue;
       }
@@ -67,9 +69,9 @@ export const updateKernel: TypedKernel<UpdateAttrs> = {
         const v = fround(fround(V[i] * b2) + fround(fround(g * g) * omb2));
         const mHat = fround(m / bc1);
         const vHat = fround(v / bc2);
-        newM[i] = m;
-        newV[i] = v;
-        newW[i] = fround(W[i] - fround(fround(mHat / fround(fround(Math.sqrt(vHat)) + eps)) * lr));
+        newM[i] = flush(m);
+        newV[i] = flush(v);
+        newW[i] = flush(fround(W[i] - fround(fround(mHat / fround(fround(Math.sqrt(vHat)) + eps)) * lr)));
       }
     }
   },

@@ -6,6 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import { batchRaster, encodeDataset, encodedInputs } from '../data/encoding.js';
 import { epochOrder } from '../data/epoch-order.js';
 import { lifForwardKernel } from '../engine/lif-forward-kernel.js';
+import { uploadWeights } from '../engine/model-network.js';
 import { backward, ttfsLoss, type EngineNetwork } from '../engine/network.js';
 import { runTypedKernel } from '../engine/typed-kernel.js';
 import { neuronConstants } from '../model/neuron.js';
@@ -59,7 +60,7 @@ export async function chipInTheLoop(opts: InTheLoopOptions): Promise<InTheLoopRe
   const encoded = encodeDataset(train, enc);
   const inputs = encodedInputs(train.featureNames.length, enc);
   const constants = neuronConstants(model.neuron);
-  const master = model.layers.map((l) => tf.tensor2d(l.weights, undefined, 'float32'));
+  const master = uploadWeights(model.layers.map((l) => l.weights));
   const opt = new Optimizer(optimizer, master.map((w) => w.shape as [number, number]));
   const nf = train.featureNames.length;
   const batches = Math.ceil(train.count / batch);
@@ -93,7 +94,7 @@ export async function chipInTheLoop(opts: InTheLoopOptions): Promise<InTheLoopRe
       });
       correct += run.samples.filter((s) => s.prediction === s.label).length;
       // 2. Off-chip: I - Vpre per layer from its recorded inputs and the chip's weights, loss, adjoint.
-      const chipW = readChipWeights(sim, sizes).map((w) => tf.tensor2d(w, undefined, 'float32'));
+      const chipW = uploadWeights(readChipWeights(sim, sizes));
       const net: EngineNetwork = { weights: chipW, constants, loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 } };
       const spikes = [tf.tensor3d(batchRaster(encoded, inputs, T, idx), [B, T, inputs], 'bool'), ...rasters.map((r, l) => tf.tensor3d(r, [B, T, sizes[l + 1]], 'bool'))];
       const D: tf.Tensor3D[] = [];

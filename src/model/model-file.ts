@@ -2,6 +2,7 @@ import { inFile } from '../errors.js';
 import { parseWith, readJsonFile } from '../formats/validate.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
+import { FLT_MIN } from '../numerics/flush.js';
 import { neuronConstants } from './neuron.js';
 import { ModelSchema, type ModelFile } from './schema.js';
 
@@ -24,10 +25,14 @@ export function loadModel(path: string): ModelFile {
   return parseModel(readJsonFile(path), path);
 }
 
-/** Save with the float32 constants filled in, atomically. */
+/**
+ * Save with the float32 constants filled in, atomically. Weights that are float32 subnormals are written
+ * as 0 (the subnormal rule, numerics/flush.ts: an engine or a chip would run them as +0 anyway).
+ */
 export function saveModel(path: string, model: ModelFile): void {
   const { alpha, beta, oneMinusBeta } = neuronConstants(model.neuron);
-  const out: ModelFile = { ...model, constants: { alpha, beta, oneMinusBeta } };
+  const layers = model.layers.map((l) => ({ ...l, weights: l.weights.map((row) => row.map((x) => (Math.abs(Math.fround(x)) < FLT_MIN ? 0 : x))) }));
+  const out: ModelFile = { ...model, layers, constants: { alpha, beta, oneMinusBeta } };
   writeFileAtomic(path, toJsonText(out));
 }
 

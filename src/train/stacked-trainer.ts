@@ -7,6 +7,7 @@ import { initModel } from '../model/init.js';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile, Quantisation } from '../model/schema.js';
 import type { TrainConfig } from '../model/train-config.js';
+import { flushWeights } from '../numerics/flush.js';
 import { disposePending, encodeSet, readOutcomes, releaseDeviceSet, runBatchPending, type BatchOutcome, type EncodedSet, type PendingOutcome } from './batch-runner.js';
 import { scheduledLr } from './optimizer.js';
 import { readsPerBatch } from './readback.js';
@@ -148,7 +149,7 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
       };
     });
     if (!fresh.length) return;
-    const extra = fresh.map((s) => s.template.layers.map((l) => l.weights));
+    const extra = fresh.map((s) => flushWeights(s.template.layers.map((l) => l.weights)));
     if (!net || !optimizer) {
       const first = fresh[0].config;
       net = { weights: extra[0].map((_, l) => tf.tensor3d(extra.map((w) => w[l]))), constants: neuronConstants(first.neuron), losses: [] };
@@ -172,7 +173,7 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
     const n = net!;
     if (!slots.some((s) => s.quantisation)) return fn(n);
     const arrays = await Promise.all(n.weights.map((w) => w.array()));
-    const perTrial = slots.map((s, k) => runWeights(arrays.map((a) => a[k]), s.quantisation));
+    const perTrial = slots.map((s, k) => flushWeights(runWeights(arrays.map((a) => a[k]), s.quantisation)));
     const run: StackedNetwork = { ...n, weights: arrays.map((_, l) => tf.tensor3d(perTrial.map((w) => w[l]))) };
     try {
       return await fn(run);

@@ -4,6 +4,7 @@ import { batchRaster } from '../../src/data/encoding.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
 import { backendNote, useBackend } from '../../src/engine/backend.js';
 import { backward, disposeTrace, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork } from '../../src/engine/network.js';
+import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
 import { runTypedKernel } from '../../src/engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../../src/engine/update-kernel.js';
 import { adapterName, probeAdapter } from '../../src/engine/webgpu/adapter.js';
@@ -147,6 +148,29 @@ describe.skipIf(reason !== null)('webgpu kernels', () => {
       expect(ref.grads.some((g) => count(g) > 0)).toBe(true);
     });
   }
+
+  it('the subnormal rule: states that decay below 2^-126 are zero, as in the typed kernels', async () => {
+    // A neuron whose I starts subnormal-small and decays, a subnormal threshold, then a large input:
+    // with the rule the neuron stays silent until step 41 (numerics/flush.ts).
+    const T = 60;
+    const attrs = { alpha: CONSTANTS.alpha, beta: CONSTANTS.beta, oneMinusBeta: CONSTANTS.oneMinusBeta, threshold: Math.fround(2 ** -140) };
+    const sIn = new Uint8Array(T * 3);
+    [0, 20, 40].forEach((i, k) => (sIn[i * 3 + k] = 1));
+    const W = Float32Array.from([3e-38, -2e-38, 1]);
+    const run = async (backend: string) => {
+      await useBackend(backend as 'cpu');
+      const inputs = [tf.tensor3d(sIn, [1, T, 3], 'bool'), tf.tensor2d(W, [3, 1])];
+      const outs = runTypedKernel(lifForwardKernel, inputs, attrs);
+      const data = await Promise.all(outs.map((o) => o.data()));
+      tf.dispose([...inputs, ...outs]);
+      return data;
+    };
+    const [refS, refD] = await run('cpu');
+    const [gpuS, gpuD] = await run('webgpu');
+    expect(Array.from(refS).indexOf(1)).toBe(41);
+    expect(mismatches(gpuS, refS)).toBe(0);
+    expect(mismatches(gpuD, refD)).toBe(0);
+  });
 
   it('stacked trials equal the unstacked run (spikes exactly, gradients to rounding)', async () => {
     const c = cases[0][1];

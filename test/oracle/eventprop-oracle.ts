@@ -9,7 +9,10 @@
  *
  * Precision decisions (project rules):
  *   - FORWARD: float32 emulation. Every arithmetic result goes through Math.fround, in the order the
- *     contract writes the expression. Weights are rounded to float32 once before use.
+ *     contract writes the expression. Weights are rounded to float32 once before use. The subnormal
+ *     rule: weights, and the new I and V of every step, are flushed to +0 where |value| < 2^-126
+ *     (float32 subnormals); x and the products are not.
+ *   (The float64 backward needs no flushing: values below 2^-126 change no gradient within its tolerance.)
  *   - LOSS: float64.
  *   - BACKWARD: float64, no rounding, using the float32 alpha/beta values as given (1 - alpha is
  *     computed in float64 from the float32 alpha) and the float32 weights / D values from the forward.
@@ -77,6 +80,11 @@ export function float32(x: number): number {
   return Math.fround(x);
 }
 
+/** The contract's subnormal rule for a float32 value: +0 where |x| < 2^-126 (subnormal or -0). */
+export function flush32(x: number): number {
+  return Math.abs(x) < 1.1754943508222875e-38 ? 0 : x;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Small helpers (plain loops only)
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +105,7 @@ function copyRoundedToFloat32(w: number[][]): number[][] {
   const out: number[][] = [];
   for (let k = 0; k < w.length; k++) {
     const row: number[] = [];
-    for (let j = 0; j < w[k].length; j++) row.push(float32(w[k][j]));
+    for (let j = 0; j < w[k].length; j++) row.push(flush32(float32(w[k][j])));
     out.push(row);
   }
   return out;
@@ -171,11 +179,13 @@ export function forwardLayer(
       }
 
       // 1. "I[i] = alpha * I[i-1] + s_in[i-1] · W", rounded as  I = (alpha * I) + x
-      const Ii = float32(float32(alpha * I[j]) + x);
+      //    then flushed: +0 where |I| < 2^-126 (the subnormal rule)
+      const Ii = flush32(float32(float32(alpha * I[j]) + x));
 
       // 2. "V[i] = beta * V[i-1] + (1 - beta) * I[i]   (uses the updated current)",
       //    rounded as  V = (beta * V) + (oneMinusBeta * I)
-      let Vi = float32(float32(beta * V[j]) + float32(oneMinusBeta * Ii));
+      //    then flushed like I
+      let Vi = flush32(float32(float32(beta * V[j]) + float32(oneMinusBeta * Ii)));
 
       // 3. "Vpre[i] = V[i]   (kept for the backward pass)"
       const Vpre = Vi;

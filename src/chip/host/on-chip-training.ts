@@ -1,4 +1,5 @@
 import { UserError } from '../../errors.js';
+import { flushSubnormal } from '../../numerics/flush.js';
 import { energyJoules } from '../cost.js';
 import { H, PARAM_SLICE_WORDS } from '../memory-layout.js';
 import type { ChipConfig, LoadedPe } from '../sim/load-config.js';
@@ -201,13 +202,16 @@ export class OnChipTrainer {
     };
   }
 
-  /** Write a state back: weights into the optimisers and every slot's layer PEs, Adam moments and counters. */
+  /**
+   * Write a state back: weights into the optimisers and every slot's layer PEs, Adam moments and counters;
+   * weights and moments flushed (a checkpoint written before the subnormal rule may hold subnormals).
+   */
   restore(state: ChipTrainingState): void {
     for (const h of this.homes) {
       const total = h.optimiser.words[H.inputs];
       const put = (name: 'weights' | 'moments', plane: number, m: number[][][]) => {
         const values = f32(this.sim.region(h.optimiser.id, name));
-        for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) values[plane * total + h.offset + k * h.neurons + j] = m[h.layer - 1][k][h.neuronStart + j];
+        for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) values[plane * total + h.offset + k * h.neurons + j] = flushSubnormal(Math.fround(m[h.layer - 1][k][h.neuronStart + j]));
       };
       put('weights', 0, state.weights);
       put('moments', 0, state.m);
@@ -223,7 +227,7 @@ export class OnChipTrainer {
       const l = pe.words[H.layer] - 1;
       const [n, start] = [pe.words[H.neuronCount], pe.words[H.neuronStart]];
       const w = f32(this.sim.region(pe.id, 'weights'));
-      for (let k = 0; k < this.sizes[l]; k++) for (let j = 0; j < n; j++) w[k * n + j] = state.weights[l][k][start + j];
+      for (let k = 0; k < this.sizes[l]; k++) for (let j = 0; j < n; j++) w[k * n + j] = flushSubnormal(Math.fround(state.weights[l][k][start + j]));
     }
   }
 

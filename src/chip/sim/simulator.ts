@@ -129,8 +129,9 @@ export class ChipSimulator {
 
   constructor(readonly config: ChipConfig) {
     this.pes = [...config.pes.values()];
-    for (const pe of this.pes) this.initial.set(pe.id, pe.words.slice());
+    // The programs first: they may fix their images as they start (flushing subnormal float32 weights).
     this.programs = this.pes.map(makeProgram);
+    for (const pe of this.pes) this.initial.set(pe.id, pe.words.slice());
     this.network = new RouterNetwork(config.routing, config.machine);
     this.chipOf = this.pes.map((p) => p.chip);
     this.indexOf = new Map(this.pes.map((p, i) => [p.id, i]));

@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The smallest normal float32, 2^-126 (exactly representable, so the comparison below is exact). */
-export const FLT_MIN = 2 ** -126;
+import { FLT_MIN } from '../../numerics/flush.js';
 
 /**
- * The subnormal rule: a new state value whose magnitude is below 2^-126 (a float32 subnormal, or a
- * negative zero) becomes +0. Devices that flush subnormals to zero (TensorFlow's CPU threads, GPU
- * kernels built with flush-to-zero) and devices that keep them then compute the same numbers. NaN is kept.
+ * The subnormal rule (numerics/flush.ts) as tf ops, for backends without the in-place kernels: values
+ * whose magnitude is below 2^-126 (subnormals and -0) become +0; NaN is kept. `min` and `zeros` may be
+ * passed in to save the two ops that make them when the same shapes are flushed every step.
  */
-export function flushSubnormal(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.where(tf.less(tf.abs(x), FLT_MIN), tf.zerosLike(x), x));
+export function flushTensor<T extends tf.Tensor>(x: T, min?: tf.Scalar, zeros?: tf.Tensor): T {
+  return tf.tidy(() => tf.where(tf.less(tf.abs(x), min ?? tf.scalar(FLT_MIN, 'float32')), zeros ?? tf.zerosLike(x), x) as T);
 }

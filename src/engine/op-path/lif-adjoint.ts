@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LifAdjointAttrs } from '../lif-adjoint-kernel.js';
 import { trialLayout } from '../trial-axis.js';
-import { flushSubnormal } from './flush.js';
+import { flushTensor } from './flush.js';
 
 /**
  * The adjoint pass of `lifAdjointKernel` (same inputs, attributes and outputs) as plain tf ops:
@@ -40,8 +40,8 @@ export function lifAdjointOps([sIn, s, D, e, W]: tf.Tensor[], attrs: LifAdjointA
         const jump = tf.div(tf.add(lamV, eSteps[i + 1]), denSteps[i + 1]);
         return [
           wantEpsIn ? tf.sub(lamV, lamI) : zeros,
-          flushSubnormal(tf.add(tf.mul(lamI, alpha), tf.mul(lamV, oneMinusAlpha))),
-          flushSubnormal(tf.where(sSteps[i + 1], tf.add(decayed, jump), decayed)),
+          flushTensor(tf.add(tf.mul(lamI, alpha), tf.mul(lamV, oneMinusAlpha))),
+          flushTensor(tf.where(sSteps[i + 1], tf.add(decayed, jump), decayed)),
         ];
       });
       if (lamV !== zeros) lamV.dispose(); // lamI is kept in lamIs

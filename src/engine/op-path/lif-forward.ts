@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LifForwardAttrs } from '../lif-forward-kernel.js';
 import { trialLayout } from '../trial-axis.js';
-import { flushSubnormal } from './flush.js';
+import { flushTensor } from './flush.js';
 
 /**
  * The LIF forward pass of `lifForwardKernel` (same inputs, attributes and outputs) as plain tf ops, so
@@ -40,8 +40,8 @@ export function lifForwardOps([sIn, W]: tf.Tensor[], attrs: LifForwardAttrs): tf
     let V = zeros;
     for (let i = 1; i < T; i++) {
       const [nI, nV, s, D] = tf.tidy(() => {
-        const newI = flushSubnormal(tf.add(tf.mul(I, alpha), xSteps[i - 1]));
-        const Vpre = flushSubnormal(tf.add(tf.mul(V, beta), tf.mul(newI, oneMinusBeta)));
+        const newI = flushTensor(tf.add(tf.mul(I, alpha), xSteps[i - 1]));
+        const Vpre = flushTensor(tf.add(tf.mul(V, beta), tf.mul(newI, oneMinusBeta)));
         const spike = tf.greater(Vpre, threshold);
         return [newI, tf.where(spike, zeros, Vpre), spike, tf.where(spike, tf.sub(newI, Vpre), zeros)];
       });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { UpdateAttrs } from '../update-kernel.js';
-import { flushSubnormal } from './flush.js';
+import { flushTensor } from './flush.js';
 
 /**
  * The stacked optimiser update of `updateKernel` (same inputs, attributes and outputs) as plain tf ops:
@@ -21,13 +21,13 @@ export function updateOps([W, G, M, V]: tf.Tensor[], a: UpdateAttrs): tf.Tensor[
     if (a.type === 'sgd') {
       const buf = tf.add(tf.mul(M, perTrial(a.momentum)), g);
       const newW = tf.sub(W, tf.mul(buf, perTrial(a.lr)));
-      return [flushSubnormal(newW), flushSubnormal(buf), tf.zeros([0])];
+      return [flushTensor(newW), flushTensor(buf), tf.zeros([0])];
     }
     const m = tf.add(tf.mul(M, perTrial(a.beta1)), tf.mul(g, perTrial(a.oneMinusBeta1)));
     const v = tf.add(tf.mul(V, perTrial(a.beta2)), tf.mul(tf.square(g), perTrial(a.oneMinusBeta2)));
     const mHat = tf.div(m, perTrial(a.biasCorrection1));
     const vHat = tf.div(v, perTrial(a.biasCorrection2));
     const step = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), perTrial(a.eps))), perTrial(a.lr));
-    return [flushSubnormal(tf.sub(W, step)), flushSubnormal(m), flushSubnormal(v)];
+    return [flushTensor(tf.sub(W, step)), flushTensor(m), flushTensor(v)];
   });
 }

@@ -5,6 +5,9 @@
 ;; memory imported from the tfjs wasm module. Bool tensors are one byte per element. Stacked trials
 ;; (trial-axis.ts): W and G hold one [Nin, N] matrix per trial, and sample b uses the matrix of trial
 ;; floor(b / perTrial) (perTrial = B for a single network).
+;; The subnormal rule (numerics/flush.ts): the states I, V (forward) and lamI, lamV (adjoint) are
+;; flushed to +0 each step where |value| < FLT_MIN = 2^-126: one abs, one compare and one andnot per
+;; vector (a select for single lanes). Intermediate products and sums are not flushed.
 
 (module
   (import "env" "memory" (memory 1))
@@ -49,7 +52,8 @@
     (local $Wb i32) (local $b i32) (local $j i32) (local $i i32) (local $q i32) (local $end i32) (local $o i32)
     (local $x v128) (local $I v128) (local $V v128) (local $m v128)
     (local $xs f32) (local $Is f32) (local $Vs f32)
-    (local $alphaV v128) (local $betaV v128) (local $ombV v128) (local $thetaV v128)
+    (local $alphaV v128) (local $betaV v128) (local $ombV v128) (local $thetaV v128) (local $minV v128)
+    (local.set $minV (f32x4.splat (f32.const 0x1p-126)))
     (local.set $alphaV (f32x4.splat (local.get $alpha)))
     (local.set $betaV (f32x4.splat (local.get $beta)))
     (local.set $ombV (f32x4.splat (local.get $omb)))
@@ -81,9 +85,11 @@
                 (i32.const 2))))))
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
             (br $qloop)))
-          ;; I = alpha*I + x;  V = beta*V + (1-beta)*I
+          ;; I = flush(alpha*I + x);  V = flush(beta*V + (1-beta)*I)
           (local.set $I (f32x4.add (f32x4.mul (local.get $alphaV) (local.get $I)) (local.get $x)))
+          (local.set $I (v128.andnot (local.get $I) (f32x4.lt (f32x4.abs (local.get $I)) (local.get $minV))))
           (local.set $V (f32x4.add (f32x4.mul (local.get $betaV) (local.get $V)) (f32x4.mul (local.get $ombV) (local.get $I))))
+          (local.set $V (v128.andnot (local.get $V) (f32x4.lt (f32x4.abs (local.get $V)) (local.get $minV))))
           ;; spike where V > theta: record s and D = I - Vpre per lane, then reset those lanes
           (local.set $m (f32x4.gt (local.get $V) (local.get $thetaV)))
           (if (v128.any_true (local.get $m))
@@ -130,7 +136,9 @@
             (local.set $q (i32.add (local.get $q) (i32.const 1)))
             (br $qloop2)))
           (local.set $Is (f32.add (f32.mul (local.get $alpha) (local.get $Is)) (local.get $xs)))
+          (local.set $Is (select (f32.const 0) (local.get $Is) (f32.lt (f32.abs (local.get $Is)) (f32.const 0x1p-126))))
           (local.set $Vs (f32.add (f32.mul (local.get $beta) (local.get $Vs)) (f32.mul (local.get $omb) (local.get $Is))))
+          (local.set $Vs (select (f32.const 0) (local.get $Vs) (f32.lt (f32.abs (local.get $Vs)) (f32.const 0x1p-126))))
           (if (f32.gt (local.get $Vs) (local.get $theta))
             (then
               (local.set $o (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $T)) (local.get $i)) (local.get $N)) (local.get $j)))
@@ -181,7 +189,8 @@
     (local $next i32) (local $o i32) (local $k i32) (local $acc f32)
     (local $lamV v128) (local $lamI v128) (local $nV v128) (local $d v128) (local $prod v128) (local $g v128) (local $sm v128)
     (local $lamVs f32) (local $lamIs f32) (local $nVs f32) (local $ds f32) (local $gs f32)
-    (local $alphaV v128) (local $betaV v128) (local $omaV v128) (local $epsV v128) (local $tauV v128)
+    (local $alphaV v128) (local $betaV v128) (local $omaV v128) (local $epsV v128) (local $tauV v128) (local $minV v128)
+    (local.set $minV (f32x4.splat (f32.const 0x1p-126)))
     (local.set $alphaV (f32x4.splat (local.get $alpha)))
     (local.set $betaV (f32x4.splat (local.get $beta)))
     (local.set $omaV (f32x4.splat (local.get $oma)))
@@ -241,9 +250,10 @@
                     (f32x4.add (v128.load (i32.add (local.get $D) (i32.shl (local.get $next) (i32.const 2)))) (local.get $epsV))))
                 (local.get $nV)
                 (local.get $sm)))))
-          ;; 2. lamI = alpha*lamI + (1-alpha)*lamV (old lamV)
+          ;; 2. lamI = alpha*lamI + (1-alpha)*lamV (old lamV); then both new values flushed
           (local.set $lamI (f32x4.add (f32x4.mul (local.get $alphaV) (local.get $lamI)) (f32x4.mul (local.get $omaV) (local.get $lamV))))
-          (local.set $lamV (local.get $nV))
+          (local.set $lamI (v128.andnot (local.get $lamI) (f32x4.lt (f32x4.abs (local.get $lamI)) (local.get $minV))))
+          (local.set $lamV (v128.andnot (local.get $nV) (f32x4.lt (f32x4.abs (local.get $nV)) (local.get $minV))))
           ;; 4. G[k, j..j+3] -= tau * lamI for the inputs that spiked at i
           (if (i32.lt_u (local.get $from) (local.get $to))
             (then
@@ -295,7 +305,8 @@
                   (f32.add (local.get $lamVs) (f32.load (i32.add (local.get $e) (i32.shl (local.get $next) (i32.const 2)))))
                   (f32.add (f32.load (i32.add (local.get $D) (i32.shl (local.get $next) (i32.const 2)))) (local.get $eps)))))))
           (local.set $lamIs (f32.add (f32.mul (local.get $alpha) (local.get $lamIs)) (f32.mul (local.get $oma) (local.get $lamVs))))
-          (local.set $lamVs (local.get $nVs))
+          (local.set $lamIs (select (f32.const 0) (local.get $lamIs) (f32.lt (f32.abs (local.get $lamIs)) (f32.const 0x1p-126))))
+          (local.set $lamVs (select (f32.const 0) (local.get $nVs) (f32.lt (f32.abs (local.get $nVs)) (f32.const 0x1p-126))))
           (if (i32.lt_u (local.get $from) (local.get $to))
             (then
               (local.set $gs (f32.mul (local.get $tau) (local.get $lamIs)))

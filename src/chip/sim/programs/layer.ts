@@ -2,6 +2,7 @@ import type { TickWork } from '../../cost.js';
 import { KIND_ERROR, KIND_GRADIENT, KIND_SPIKE, KIND_WEIGHT, keyFields, makeKey, paramKey, paramKeyFields } from '../../key-layout.js';
 import { H, WEIGHT_BITS, bitmapWords, unpackWeight, weightRowWords } from '../../memory-layout.js';
 import type { QuantType } from '../../quantise.js';
+import { FLT_MIN, flushSubnormal, flushSubnormalsInPlace } from '../../../numerics/flush.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
 
@@ -24,6 +25,13 @@ const QUANT_BY_CODE: QuantType[] = ['float32', 'int8', 'int4'];
  * previous layer uses it at its step i-1, in the next tick). Gather (ticks 2T..2T+gather-1): sends its
  * nonzero gradient entries to the optimiser, `packetsPerTick` entries of [inputs][n] per tick, and clears
  * them. Weight packets from the optimiser replace single weights whenever they arrive.
+ *
+ * The subnormal rule (numerics/flush.ts, an explicit compare and select per value, as the C program does
+ * with the M4F's flush-to-zero mode off): the new I, V of every forward step and lamI, lamV of every
+ * backward step are set to +0 when below FLT_MIN in magnitude; I and V in the layer's scaled domain, so
+ * below FLT_MIN / 2^exp (the same values as the float32 network's below FLT_MIN). Float32 weights are
+ * flushed when the program starts (an image written before the rule may hold subnormal weights) and as
+ * weight packets arrive.
  */
 export class LayerProgram implements Program {
   private readonly mem: Memory;
@@ -34,6 +42,8 @@ export class LayerProgram implements Program {
   private readonly training: boolean;
   private readonly x: Float64Array;
   private readonly epsOut: Float32Array;
+  /** States below this magnitude are flushed to +0: FLT_MIN in the layer's scaled domain, 2^(-126 - exp). */
+  private readonly flushBelow: number;
   private received = 0;
 
   constructor(pe: LoadedPe) {
@@ -47,6 +57,11 @@ export class LayerProgram implements Program {
     this.training = u32[H.training] === 1;
     this.x = new Float64Array(this.n);
     this.epsOut = new Float32Array(this.inputs);
+    this.flushBelow = Math.fround(FLT_MIN / 2 ** (u32[H.weightExp] | 0));
+    if (this.quant === 'float32') {
+      const w = this.mem.at('weights');
+      flushSubnormalsInPlace(this.mem.f32.subarray(w, w + this.inputs * weightRowWords(this.n, 'float32')));
+    }
   }
 
   receive(key: number, payload: number): void {
@@ -63,7 +78,7 @@ export class LayerProgram implements Program {
       this.mem.f32[e] = fround(this.mem.f32[e] + payload);
     } else if (kind === KIND_WEIGHT && this.training && this.quant === 'float32') {
       const { index } = paramKeyFields(key);
-      if (index < this.inputs * this.n) this.mem.f32[this.mem.at('weights') + index] = payload;
+      if (index < this.inputs * this.n) this.mem.f32[this.mem.at('weights') + index] = flushSubnormal(payload);
     }
   }
 
@@ -109,9 +124,12 @@ export class LayerProgram implements Program {
     const first = this.mem.at('firstSpikes');
     const rec = this.mem.row('spikeRecord', t, n);
     const spikeD = this.training ? this.mem.at('spikeD') + t * n : -1;
+    const below = this.flushBelow;
     for (let j = 0; j < n; j++) {
-      const I = fround(fround(alpha * f32[s + j]) + x[j]);
-      const V = fround(fround(beta * f32[s + n + j]) + fround(oneMinusBeta * I));
+      let I = fround(fround(alpha * f32[s + j]) + x[j]);
+      if (Math.abs(I) < below) I = 0;
+      let V = fround(fround(beta * f32[s + n + j]) + fround(oneMinusBeta * I));
+      if (Math.abs(V) < below) V = 0;
       f32[s + j] = I;
       if (V > threshold) {
         f32[s + n + j] = 0;
@@ -160,9 +178,9 @@ export class LayerProgram implements Program {
       const newLamI = fround(fround(alpha * lamI) + fround(oneMinusAlpha * lamV));
       let newLamV = fround(beta * lamV);
       if (this.mem.bit(spikedNext, j)) newLamV = fround(newLamV + fround(fround(lamV + f32[errors + j]) / fround(f32[D + j] + eps)));
-      f32[adjoint + j] = newLamI;
-      f32[adjoint + n + j] = newLamV;
-      const g = fround(tauSynSeconds * newLamI);
+      f32[adjoint + j] = flushSubnormal(newLamI);
+      f32[adjoint + n + j] = flushSubnormal(newLamV);
+      const g = fround(tauSynSeconds * f32[adjoint + j]);
       for (const k of spiked) f32[G + k * n + j] = fround(f32[G + k * n + j] - g);
     }
     f32.fill(0, errors, errors + n);

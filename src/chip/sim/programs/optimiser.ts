@@ -1,6 +1,7 @@
 import type { TickWork } from '../../cost.js';
 import { KIND_GRADIENT, KIND_WEIGHT, paramKey, paramKeyFields } from '../../key-layout.js';
 import { H, PARAM_SLICE_WORDS } from '../../memory-layout.js';
+import { flushSubnormal as flush, flushSubnormalsInPlace } from '../../../numerics/flush.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
 
@@ -21,7 +22,9 @@ interface HeldSlice {
  *   W = W - lr * ((m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps))
  * with t the update count and beta^t kept as running float32 products (updated at the first weight of an
  * update), and lr the learning rate the host wrote for this batch; then it clears the gradient and sends
- * the new weight to the slice's PE in every slot.
+ * the new weight to the slice's PE in every slot. The new W, m and v are flushed to +0 where subnormal
+ * (numerics/flush.ts), and so are the weights and moments of the image when the program starts (an image
+ * written before the rule may hold subnormals).
  */
 export class OptimiserProgram implements Program {
   private readonly mem: Memory;
@@ -39,6 +42,10 @@ export class OptimiserProgram implements Program {
       const [layer, slice, inputs, neurons, offset] = pe.words.subarray(table + 1 + PARAM_SLICE_WORDS * i, table + 1 + PARAM_SLICE_WORDS * (i + 1));
       this.held.push({ layer, slice, size: inputs * neurons, offset });
     }
+    const { f32 } = this.mem;
+    const [W, M] = [this.mem.at('weights'), this.mem.at('moments')];
+    flushSubnormalsInPlace(f32.subarray(W, W + this.total));
+    flushSubnormalsInPlace(f32.subarray(M, M + 2 * this.total));
   }
 
   receive(key: number, payload: number): void {
@@ -82,9 +89,9 @@ export class OptimiserProgram implements Program {
         const v = fround(fround(beta2 * f32[V + q]) + fround(oneMinusBeta2 * fround(g * g)));
         const mHat = fround(m / c1);
         const vHat = fround(v / c2);
-        f32[W + q] = fround(f32[W + q] - fround(lr * fround(mHat / fround(fround(Math.sqrt(vHat)) + eps))));
-        f32[M + q] = m;
-        f32[V + q] = v;
+        f32[W + q] = flush(fround(f32[W + q] - fround(lr * fround(mHat / fround(fround(Math.sqrt(vHat)) + eps)))));
+        f32[M + q] = flush(m);
+        f32[V + q] = flush(v);
         f32[G + q] = 0;
         send(paramKey(KIND_WEIGHT, h.layer, h.slice, q - h.offset), f32[W + q]);
         work.sent++;
