@@ -14,6 +14,7 @@ import { presetConfig } from '../../src/model/train-config.js';
 import type { TrainConfig } from '../../src/model/train-config.js';
 import { CANONICAL_DATA } from '../../src/data/sources.js';
 import { encodeSet } from '../../src/train/batch-runner.js';
+import { trainStacked } from '../../src/train/stacked-trainer.js';
 import { train } from '../../src/train/trainer.js';
 
 /**
@@ -302,5 +303,21 @@ describe.skipIf(reason !== null)('training on webgpu', () => {
     expect(wasm.test.accuracy).toBeGreaterThan(0.6);
     expect(Math.abs(gpu.test.accuracy - wasm.test.accuracy)).toBeLessThanOrEqual(0.005);
     expect(gpu.history).toHaveLength(3);
+  }, 300_000);
+
+  it('stacked trials (a sweep worker with --stack) train on webgpu as on wasm', async () => {
+    const base = { ...presetConfig('twin'), epochs: 2 };
+    const trials = [0.002, 0.0035].map((lr) => ({ config: { ...base, optimizer: { ...base.optimizer, lr } } }));
+    const run = async (backend: string) => {
+      await useBackend(backend as 'wasm');
+      return trainStacked({ trials, data: CANONICAL_DATA, backend });
+    };
+    const wasm = await run('wasm');
+    const gpu = await run('webgpu');
+    await useBackend('cpu');
+    for (let k = 0; k < trials.length; k++) {
+      expect(wasm[k].validation.accuracy).toBeGreaterThan(0.6);
+      expect(Math.abs(gpu[k].validation.accuracy - wasm[k].validation.accuracy)).toBeLessThanOrEqual(0.005);
+    }
   }, 300_000);
 });
