@@ -12,7 +12,7 @@ import { dispatch, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource
  *    W[k][j] * difference over the neurons j in ascending order (the reference's order).
  * 3. Weight gradient: one thread per (trial, input, neuron) and chunk of samples sums -tauSyn * lamI
  *    over the chunk's samples in ascending order and each sample's steps in reverse, where the input
- *    spiked (the reference's order); when there are too few weights to fill the GPU, the samples are
+ *    spiked (the reference's order); when a trial has too few weights to fill the GPU, its samples are
  *    split into chunks whose partial sums a reduction pass adds in chunk order.
  */
 
@@ -127,7 +127,7 @@ ${entry(`
   total[t] = acc;`)}`,
 };
 
-/** Enough threads to keep a GPU busy; below this the gradient's samples are split into chunks. */
+/** Enough threads to keep a GPU busy: a trial with fewer weights has its samples split into chunks. */
 const BUSY_THREADS = 16384;
 
 export function lifAdjointGpu(backend: WebGpuBackendLike, [sIn, s, D, e, W]: tf.TensorInfo[], attrs: LifAdjointAttrs): tf.TensorInfo[] {
@@ -150,7 +150,9 @@ export function lifAdjointGpu(backend: WebGpuBackendLike, [sIn, s, D, e, W]: tf.
   } else epsIn = backend.makeTensorInfo([0], 'float32', new Float32Array(0));
 
   const size = K * Nin * N;
-  const chunks = Math.max(1, Math.min(perTrial, Math.ceil(BUSY_THREADS / size)));
+  // Chunks from one trial's shape only, so that a trial's gradient is summed in the same order whether
+  // it runs alone or stacked with others (stacked runs equal separate runs bit for bit, as on wasm).
+  const chunks = Math.max(1, Math.min(perTrial, Math.ceil(BUSY_THREADS / (Nin * N))));
   const chunk = Math.ceil(perTrial / chunks);
   const used = Math.ceil(perTrial / chunk);
   const G = emptyTensor(backend, W.shape, 'float32');
