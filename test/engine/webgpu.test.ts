@@ -8,6 +8,7 @@ import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
 import { runTypedKernel } from '../../src/engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../../src/engine/update-kernel.js';
 import { adapterName, probeAdapter } from '../../src/engine/webgpu/adapter.js';
+import { limitBindingForTests } from '../../src/engine/webgpu/gpu-program.js';
 import { initModel } from '../../src/model/init.js';
 import { neuronConstants } from '../../src/model/neuron.js';
 import { presetConfig } from '../../src/model/train-config.js';
@@ -171,6 +172,34 @@ describe.skipIf(reason !== null)('webgpu kernels', () => {
     expect(Array.from(refS).indexOf(1)).toBe(41);
     expect(mismatches(gpuS, refS)).toBe(0);
     expect(mismatches(gpuD, refD)).toBe(0);
+  });
+
+  it('tensors larger than the adapter binds at once run a slice of samples at a time, with the same bits', async () => {
+    // Strides chosen so that slices stay aligned: [12, 32, 64] spikes take 8 KiB per sample; with at
+    // most 56 KiB bound at once, the first layer runs in slices of 6 (forward) or 7 samples (gradient),
+    // and its gradient's chunk of samples 6-7 straddles two slices (the sum carried over).
+    const c = randomCase(4, [32, 64, 16], 32, 12, 0.06);
+    const whole = await pass('webgpu', c);
+    limitBindingForTests(56 * 1024);
+    let sliced: Pass;
+    try {
+      sliced = await pass('webgpu', c);
+    } finally {
+      limitBindingForTests(null);
+    }
+    for (let l = 0; l < whole.spikes.length; l++) {
+      expect(count(whole.spikes[l])).toBeGreaterThan(0);
+      expect(mismatches(sliced.spikes[l], whole.spikes[l])).toBe(0);
+      expect(mismatches(sliced.D[l], whole.D[l])).toBe(0);
+      expect(mismatches(sliced.grads[l], whole.grads[l])).toBe(0);
+    }
+    expect(mismatches(sliced.errors, whole.errors)).toBe(0);
+    limitBindingForTests(4 * 1024);
+    try {
+      await expect(pass('webgpu', c)).rejects.toThrow(/^webgpu: (one sample|\d+ aligned samples) of a \[12, 32, \d+\] tensor of the s2prop-\S+ kernel takes [\d.]+ MiB, more than this adapter binds at once \(maxStorageBufferBindingSize 0\.0 MiB\): use a smaller batch/);
+    } finally {
+      limitBindingForTests(null);
+    }
   });
 
   it('stacked trials equal the unstacked run bit for bit (spikes, loss, gradients)', async () => {

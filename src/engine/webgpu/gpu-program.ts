@@ -95,27 +95,42 @@ export interface ShaderSource {
   code: string;
 }
 
-/**
- * Record one dispatch of `shader` over `threads` threads, binding `buffers` (tensors, read or written:
- * each is moved to the GPU first) then the uniforms. Buffers of written tensors come from the backend's
- * pool uninitialised: a shader writes every element of its outputs.
- */
-export function dispatch(backend: WebGpuBackendLike, shader: ShaderSource, buffers: tf.TensorInfo[], uniforms: Uniform[], threads: number): void {
-  if (threads === 0) return;
-  const p = pipeline(backend.device, shader.key, shader.code);
-  const limit = backend.device.limits.maxStorageBufferBindingSize;
+let bindingLimitOverride: number | null = null;
+/** For tests: bind at most this many bytes at once (to exercise slicing on any adapter); null restores. */
+export function limitBindingForTests(bytes: number | null): void {
+  bindingLimitOverride = bytes;
+}
+
+function bindingLimit(device: GPUDevice): number {
+  const limit = device.limits.maxStorageBufferBindingSize;
+  return bindingLimitOverride === null ? limit : Math.min(limit, bindingLimitOverride);
+}
+
+function refuse(t: tf.TensorInfo, shader: ShaderSource, bytes: number, limit: number, what: string): never {
+  throw new UserError(
+    `webgpu: ${what} of a [${t.shape.join(', ')}] tensor of the ${shader.key} kernel takes ${mib(bytes)} MiB, more than this adapter binds at once ` +
+      `(maxStorageBufferBindingSize ${mib(limit)} MiB): use a smaller batch (or fewer stacked trials)`,
+  );
+}
+
+function bytesOf(t: tf.TensorInfo): number {
+  return 4 * t.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Record one dispatch: `ranges[i]` is the byte range of buffer i to bind (the whole buffer when absent). */
+function record(
+  backend: WebGpuBackendLike,
+  p: GPUComputePipeline,
+  buffers: tf.TensorInfo[],
+  ranges: ({ offset: number; size: number } | null)[],
+  uniforms: Uniform[],
+  threads: number,
+): void {
   const entries: GPUBindGroupEntry[] = buffers.map((t, i) => {
-    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
-    // WebGPU would reject the binding and skip the dispatch without an exception: refuse it here.
-    if (bytes > limit) {
-      throw new UserError(
-        `webgpu: a [${t.shape.join(', ')}] tensor of the ${shader.key} kernel takes ${mib(bytes)} MiB, more than this adapter binds at once ` +
-          `(maxStorageBufferBindingSize ${mib(limit)} MiB): use a smaller batch (or fewer stacked trials)`,
-      );
-    }
     backend.uploadToGPU(t.dataId);
     backend.commandQueueOwnedIds.add(t.dataId);
-    return { binding: i, resource: { buffer: backend.tensorMap.get(t.dataId).resource! } };
+    const buffer = backend.tensorMap.get(t.dataId).resource!;
+    return { binding: i, resource: ranges[i] ? { buffer, ...ranges[i] } : { buffer } };
   });
   const fields = uniforms.map(([type, value]) => ({ type: type === 'f32' ? ('float32' as const) : type === 'u32' ? ('uint32' as const) : ('int32' as const), data: [value] }));
   entries.push({ binding: buffers.length, resource: backend.makeUniforms(fields) });
@@ -133,6 +148,67 @@ export function dispatch(backend: WebGpuBackendLike, shader: ShaderSource, buffe
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
+}
+
+/**
+ * Record one dispatch of `shader` over `threads` threads, binding `buffers` (tensors, read or written:
+ * each is moved to the GPU first) then the uniforms. Buffers of written tensors come from the backend's
+ * pool uninitialised: a shader writes every element of its outputs.
+ */
+export function dispatch(backend: WebGpuBackendLike, shader: ShaderSource, buffers: tf.TensorInfo[], uniforms: Uniform[], threads: number): void {
+  if (threads === 0) return;
+  const limit = bindingLimit(backend.device);
+  // WebGPU would reject the binding and skip the dispatch without an exception: refuse it here.
+  for (const t of buffers) if (bytesOf(t) > limit) refuse(t, shader, bytesOf(t), limit, 'all');
+  record(backend, pipeline(backend.device, shader.key, shader.code), buffers, buffers.map(() => null), uniforms, threads);
+}
+
+/**
+ * Dispatch a kernel whose work is per sample, binding the buffers indexed by sample (`sliced[i]`: their
+ * leading axis is the batch) a slice of samples at a time when a whole one is larger than the adapter
+ * binds at once (`maxStorageBufferBindingSize`: 128 MiB on lavapipe and on many integrated GPUs). The
+ * shader's uniforms start with `base` (the slice's first sample, for what depends on the global sample
+ * index, such as its trial) and `count` (samples in the slice); it indexes sliced buffers from the slice's
+ * start and runs `threadsFor(count)` threads. Slices run in sample order, one after another.
+ */
+export function dispatchOverSamples(
+  backend: WebGpuBackendLike,
+  shader: ShaderSource,
+  buffers: tf.TensorInfo[],
+  sliced: boolean[],
+  uniforms: Uniform[],
+  samples: number,
+  threadsFor: (count: number) => number,
+): void {
+  if (samples === 0) return;
+  const limit = bindingLimit(backend.device);
+  const align = backend.device.limits.minStorageBufferOffsetAlignment;
+  const strides = buffers.map((t, i) => (sliced[i] ? bytesOf(t) / samples : 0));
+  for (const [i, t] of buffers.entries()) {
+    if (!sliced[i] && bytesOf(t) > limit) refuse(t, shader, bytesOf(t), limit, 'all');
+    if (sliced[i] && strides[i] > limit) refuse(t, shader, strides[i], limit, 'one sample');
+  }
+  // Samples per slice: as many as fit in every sliced binding, a multiple of the count that keeps every
+  // slice's byte offset aligned.
+  let step = 1;
+  for (const stride of strides) if (stride) step = lcm(step, align / gcd(stride % align || align, align));
+  const fit = Math.min(...strides.filter((x) => x > 0).map((x) => Math.floor(limit / x)), samples);
+  const perSlice = fit >= samples ? samples : Math.floor(fit / step) * step;
+  if (perSlice < 1) refuse(buffers[strides.indexOf(Math.max(...strides))], shader, step * Math.max(...strides), limit, `${step} aligned samples`);
+  const p = pipeline(backend.device, shader.key, shader.code);
+  for (let base = 0; base < samples; base += perSlice) {
+    const count = Math.min(perSlice, samples - base);
+    const ranges = strides.map((stride) => (stride ? { offset: base * stride, size: count * stride } : null));
+    record(backend, p, buffers, ranges, [['u32', base], ['u32', count], ...uniforms], threadsFor(count));
+  }
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function lcm(a: number, b: number): number {
+  return (a / gcd(a, b)) * b;
 }
 
 function mib(bytes: number): string {

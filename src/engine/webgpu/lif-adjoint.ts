@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LifAdjointAttrs } from '../lif-adjoint-kernel.js';
 import { trialLayout } from '../trial-axis.js';
-import { dispatch, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
+import { dispatch, dispatchOverSamples, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
 /**
  * The adjoint pass on the GPU (eventprop.md "Backward pass"; lif-adjoint-kernel.ts is the reference),
@@ -19,8 +19,8 @@ import { dispatch, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource
 const RECURRENCE: ShaderSource = {
   key: 's2prop-lif-adjoint',
   code: `${uniformStruct(
-    ['batch', 'steps', 'neurons', 'alpha', 'beta', 'oneMinusAlpha', 'eps', 'tauSyn', 'zero'],
-    ['u32', 'u32', 'u32', 'f32', 'f32', 'f32', 'f32', 'f32', 'u32'],
+    ['base', 'count', 'steps', 'neurons', 'alpha', 'beta', 'oneMinusAlpha', 'eps', 'tauSyn', 'zero'],
+    ['u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'f32', 'f32', 'f32', 'u32'],
     5,
   )}
 @group(0) @binding(0) var<storage, read> s: array<i32>;
@@ -32,7 +32,7 @@ ${PRELUDE}
 ${entry(`
   let N = u.neurons;
   let T = u.steps;
-  if (t >= u.batch * N) { return; }
+  if (t >= u.count * N) { return; }
   let b = t / N;
   let j = t % N;
   var lamV = 0.0;
@@ -59,7 +59,7 @@ ${entry(`
 
 const EPS_IN: ShaderSource = {
   key: 's2prop-lif-eps-in',
-  code: `${uniformStruct(['batch', 'steps', 'inputs', 'neurons', 'perTrial', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32'], 4)}
+  code: `${uniformStruct(['base', 'count', 'steps', 'inputs', 'neurons', 'perTrial', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32'], 4)}
 @group(0) @binding(0) var<storage, read> sIn: array<i32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read> diff: array<f32>;
@@ -68,14 +68,14 @@ ${PRELUDE}
 ${entry(`
   let N = u.neurons;
   let Nin = u.inputs;
-  if (t >= u.batch * u.steps * Nin) { return; }
+  if (t >= u.count * u.steps * Nin) { return; }
   let k = t % Nin;
   let row = t / Nin;
   let i = row % u.steps;
   let b = row / u.steps;
   var acc = 0.0;
   if (i + 1u < u.steps && sIn[t] != 0) {
-    let w0 = ((b / u.perTrial) * Nin + k) * N;
+    let w0 = (((u.base + b) / u.perTrial) * Nin + k) * N;
     let d0 = row * N;
     for (var j = 0u; j < N; j++) {
       acc = acc + keep(W[w0 + j] * diff[d0 + j]);
@@ -86,7 +86,11 @@ ${entry(`
 
 const GRADIENT: ShaderSource = {
   key: 's2prop-lif-gradient',
-  code: `${uniformStruct(['trials', 'perTrial', 'steps', 'inputs', 'neurons', 'chunk', 'chunks', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32'], 3)}
+  code: `${uniformStruct(
+    ['base', 'count', 'trials', 'perTrial', 'steps', 'inputs', 'neurons', 'chunk', 'chunks', 'zero'],
+    ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'u32'],
+    3,
+  )}
 @group(0) @binding(0) var<storage, read> sIn: array<i32>;
 @group(0) @binding(1) var<storage, read> lamIScaled: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
@@ -102,10 +106,16 @@ ${entry(`
   let j = w % N;
   let k = (w / N) % Nin;
   let trial = w / (N * Nin);
+  // This thread's samples (global indices), and the part of them in the bound slice of samples.
   let first = trial * u.perTrial + c * u.chunk;
   let end = min(first + u.chunk, (trial + 1u) * u.perTrial);
+  let lo = max(first, u.base);
+  let hi = min(end, u.base + u.count);
+  if (lo >= hi) { return; }
+  // A sum begun in an earlier slice goes on from where it stopped: the same order as in one slice.
   var acc = 0.0;
-  for (var b = first; b < end; b++) {
+  if (first < u.base) { acc = partial[t]; }
+  for (var b = lo - u.base; b < hi - u.base; b++) {
     for (var i = i32(T) - 2; i >= 0; i--) {
       let row = b * T + u32(i);
       if (sIn[row * Nin + k] != 0) { acc = acc - lamIScaled[row * N + j]; }
@@ -136,17 +146,27 @@ export function lifAdjointGpu(backend: WebGpuBackendLike, [sIn, s, D, e, W]: tf.
   const { trials: K, neurons: N, perTrial } = trialLayout(B, W.shape);
   const diff = emptyTensor(backend, [B, T, N], 'float32');
   const lamIScaled = emptyTensor(backend, [B, T, N], 'float32');
-  dispatch(
+  dispatchOverSamples(
     backend,
     RECURRENCE,
     [s, D, e, diff, lamIScaled],
-    [['u32', B], ['u32', T], ['u32', N], ['f32', alpha], ['f32', beta], ['f32', oneMinusAlpha], ['f32', eps], ['f32', tauSynSeconds], ['u32', 0]],
-    B * N,
+    [true, true, true, true, true],
+    [['u32', T], ['u32', N], ['f32', alpha], ['f32', beta], ['f32', oneMinusAlpha], ['f32', eps], ['f32', tauSynSeconds], ['u32', 0]],
+    B,
+    (n) => n * N,
   );
   let epsIn: tf.TensorInfo;
   if (wantEpsIn) {
     epsIn = emptyTensor(backend, [B, T, Nin], 'float32');
-    dispatch(backend, EPS_IN, [sIn, W, diff, epsIn], [['u32', B], ['u32', T], ['u32', Nin], ['u32', N], ['u32', perTrial], ['u32', 0]], B * T * Nin);
+    dispatchOverSamples(
+      backend,
+      EPS_IN,
+      [sIn, W, diff, epsIn],
+      [true, false, true, true],
+      [['u32', T], ['u32', Nin], ['u32', N], ['u32', perTrial], ['u32', 0]],
+      B,
+      (n) => n * T * Nin,
+    );
   } else epsIn = backend.makeTensorInfo([0], 'float32', new Float32Array(0));
 
   const size = K * Nin * N;
@@ -157,12 +177,14 @@ export function lifAdjointGpu(backend: WebGpuBackendLike, [sIn, s, D, e, W]: tf.
   const used = Math.ceil(perTrial / chunk);
   const G = emptyTensor(backend, W.shape, 'float32');
   const partial = used === 1 ? G : emptyTensor(backend, [used * size], 'float32');
-  dispatch(
+  dispatchOverSamples(
     backend,
     GRADIENT,
     [sIn, lamIScaled, partial],
+    [true, true, false],
     [['u32', K], ['u32', perTrial], ['u32', T], ['u32', Nin], ['u32', N], ['u32', chunk], ['u32', used], ['u32', 0]],
-    used * size,
+    B,
+    () => used * size,
   );
   if (partial !== G) {
     dispatch(backend, REDUCE, [partial, G], [['u32', size], ['u32', used], ['u32', 0]], size);

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { LifForwardAttrs } from '../lif-forward-kernel.js';
 import { trialLayout } from '../trial-axis.js';
-import { dispatch, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
+import { dispatchOverSamples, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
 /**
  * The LIF forward pass on the GPU (eventprop.md "Forward pass"; the typed loop in lif-forward-kernel.ts
@@ -18,13 +18,13 @@ import { dispatch, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource
 
 export const SPIKE_LISTS: ShaderSource = {
   key: 's2prop-spike-lists',
-  code: `${uniformStruct(['rows', 'width', 'zero'], ['u32', 'u32', 'u32'], 3)}
+  code: `${uniformStruct(['base', 'count', 'steps', 'width', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32'], 3)}
 @group(0) @binding(0) var<storage, read> raster: array<i32>;
 @group(0) @binding(1) var<storage, read_write> list: array<i32>;
 @group(0) @binding(2) var<storage, read_write> count: array<i32>;
 ${PRELUDE}
 ${entry(`
-  if (t >= u.rows) { return; }
+  if (t >= u.count * u.steps) { return; }
   let base = t * u.width;
   var c = 0u;
   for (var k = 0u; k < u.width; k++) {
@@ -39,8 +39,8 @@ ${entry(`
 const FORWARD: ShaderSource = {
   key: 's2prop-lif-forward',
   code: `${uniformStruct(
-    ['batch', 'steps', 'inputs', 'neurons', 'perTrial', 'alpha', 'beta', 'oneMinusBeta', 'threshold', 'zero'],
-    ['u32', 'u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'f32', 'f32', 'u32'],
+    ['base', 'count', 'steps', 'inputs', 'neurons', 'perTrial', 'alpha', 'beta', 'oneMinusBeta', 'threshold', 'zero'],
+    ['u32', 'u32', 'u32', 'u32', 'u32', 'u32', 'f32', 'f32', 'f32', 'f32', 'u32'],
     5,
   )}
 @group(0) @binding(0) var<storage, read> list: array<i32>;
@@ -52,10 +52,10 @@ ${PRELUDE}
 ${entry(`
   let N = u.neurons;
   let T = u.steps;
-  if (t >= u.batch * N) { return; }
+  if (t >= u.count * N) { return; }
   let b = t / N;
   let j = t % N;
-  let w0 = (b / u.perTrial) * u.inputs * N + j;
+  let w0 = ((u.base + b) / u.perTrial) * u.inputs * N + j;
   var I = 0.0;
   var V = 0.0;
   s[b * T * N + j] = 0;
@@ -85,12 +85,12 @@ ${entry(`
   }`)}`,
 };
 
-/** Spike lists of a [B, T, width] raster: indices [B*T*width] (first `count` of each row used), counts [B*T]. */
+/** Spike lists of a [B, T, width] raster: indices [B, T*width] (the first `count` of each row used), counts [B, T]. */
 export function spikeLists(backend: WebGpuBackendLike, raster: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo] {
   const [B, T, width] = raster.shape;
-  const list = emptyTensor(backend, [B * T * width], 'int32');
-  const count = emptyTensor(backend, [B * T], 'int32');
-  dispatch(backend, SPIKE_LISTS, [raster, list, count], [['u32', B * T], ['u32', width], ['u32', 0]], B * T);
+  const list = emptyTensor(backend, [B, T * width], 'int32');
+  const count = emptyTensor(backend, [B, T], 'int32');
+  dispatchOverSamples(backend, SPIKE_LISTS, [raster, list, count], [true, true, true], [['u32', T], ['u32', width], ['u32', 0]], B, (n) => n * T);
   return [list, count];
 }
 
@@ -101,12 +101,14 @@ export function lifForwardGpu(backend: WebGpuBackendLike, [sIn, W]: tf.TensorInf
   const D = emptyTensor(backend, [B, T, N], 'float32');
   const [list, count] = spikeLists(backend, sIn);
   const { alpha, beta, oneMinusBeta, threshold } = attrs;
-  dispatch(
+  dispatchOverSamples(
     backend,
     FORWARD,
     [list, count, W, s, D],
-    [['u32', B], ['u32', T], ['u32', Nin], ['u32', N], ['u32', perTrial], ['f32', alpha], ['f32', beta], ['f32', oneMinusBeta], ['f32', threshold], ['u32', 0]],
-    B * N,
+    [true, true, false, true, true],
+    [['u32', T], ['u32', Nin], ['u32', N], ['u32', perTrial], ['f32', alpha], ['f32', beta], ['f32', oneMinusBeta], ['f32', threshold], ['u32', 0]],
+    B,
+    (n) => n * N,
   );
   backend.disposeData(list.dataId);
   backend.disposeData(count.dataId);

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TtfsLossAttrs } from '../ttfs-loss-kernel.js';
-import { dispatch, emptyTensor, entry, paramTensor, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
+import { dispatchOverSamples, emptyTensor, entry, paramTensor, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
 /**
  * The time-to-first-spike loss on the GPU (eventprop.md; ttfs-loss-kernel.ts is the reference): one
@@ -11,7 +11,7 @@ import { dispatch, emptyTensor, entry, paramTensor, PRELUDE, uniformStruct, type
  */
 const LOSS: ShaderSource = {
   key: 's2prop-ttfs-loss',
-  code: `${uniformStruct(['batch', 'steps', 'neurons', 'perTrial', 'batchSize', 'zero'], ['u32', 'u32', 'u32', 'u32', 'f32', 'u32'], 6)}
+  code: `${uniformStruct(['base', 'count', 'steps', 'neurons', 'perTrial', 'batchSize', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32', 'f32', 'u32'], 6)}
 @group(0) @binding(0) var<storage, read> s: array<i32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 @group(0) @binding(2) var<storage, read> losses: array<f32>;
@@ -22,9 +22,9 @@ ${PRELUDE}
 ${entry(`
   let N = u.neurons;
   let T = u.steps;
-  if (t >= u.batch) { return; }
+  if (t >= u.count) { return; }
   let b = t;
-  let k = b / u.perTrial;
+  let k = (u.base + b) / u.perTrial;
   let xi = losses[3u * k];
   let a = losses[3u * k + 1u];
   let tau1 = losses[3u * k + 2u];
@@ -62,7 +62,15 @@ export function ttfsLossGpu(backend: WebGpuBackendLike, [s, labels]: tf.TensorIn
   const terms = emptyTensor(backend, [B, 2], 'float32');
   const e = emptyTensor(backend, [B, T, N], 'float32');
   const params = paramTensor(backend, losses.flatMap((l) => [l.xi, l.a, l.tau1]));
-  dispatch(backend, LOSS, [s, labels, params, first, terms, e], [['u32', B], ['u32', T], ['u32', N], ['u32', B / K], ['f32', batchSize], ['u32', 0]], B);
+  dispatchOverSamples(
+    backend,
+    LOSS,
+    [s, labels, params, first, terms, e],
+    [true, true, false, true, true, true],
+    [['u32', T], ['u32', N], ['u32', B / K], ['f32', batchSize], ['u32', 0]],
+    B,
+    (n) => n,
+  );
   backend.disposeData(params.dataId);
   return [first, terms, e];
 }
