@@ -15,11 +15,11 @@
 // alone exceeds it is timed on fewer batches (at least one after the warm-up, unless the warm-up itself
 // exceeds the budget: then the warm-up batch is the measurement, flagged `fromWarmup`).
 // Default output: results/bench-gpu-<adapter-slug>.json (results/bench-gpu-cpu-only.json without webgpu).
-import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { runJsonChild } from './gpu-check/lib/run-child.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_FLAGS = ['--no-wasm-dynamic-tiering'];
@@ -267,28 +267,7 @@ if (process.argv[2] === '--child') {
 
 /** Run a child with a wall-clock limit; its last stdout line is its JSON answer. */
 function run(args, limitSeconds) {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url), '--child', ...args, ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      killed = true;
-      p.kill('SIGKILL');
-    }, limitSeconds * 1000);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      const line = stdout.trim().split('\n').pop();
-      try {
-        done(JSON.parse(line));
-      } catch {
-        const why = killed ? `killed after ${limitSeconds} s (over the case's time limit)` : `exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
-        done({ error: why });
-      }
-    });
-  });
+  return runJsonChild([...NODE_FLAGS, fileURLToPath(import.meta.url), '--child', ...args, ...process.argv.slice(2)], limitSeconds, "over the case's time limit");
 }
 
 function slug(text) {

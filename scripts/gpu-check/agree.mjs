@@ -7,10 +7,10 @@
 //
 // --budget: total seconds for all checks (default 240); a check gets at most its own limit and what
 // is left, and checks that no longer fit are recorded as skipped.
-import { spawn } from 'node:child_process';
 import { writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from './lib/run-child.mjs';
 
 function option(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -46,29 +46,10 @@ if (process.argv[2] === '--child') {
   await main();
 }
 
-function runChild(name, limitSeconds) {
-  return new Promise((done) => {
-    const args = ['--no-wasm-dynamic-tiering', fileURLToPath(import.meta.url), '--child', name, '--reference', reference, '--candidate', candidate];
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      killed = true;
-      p.kill('SIGKILL');
-    }, limitSeconds * 1000);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      try {
-        done(JSON.parse(stdout.trim().split('\n').pop()));
-      } catch {
-        const why = killed ? `killed after ${limitSeconds} s (its time limit)` : `exited with ${code ?? signal}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
-        done({ name, pass: false, error: why });
-      }
-    });
-  });
+async function runChild(name, limitSeconds) {
+  const args = ['--no-wasm-dynamic-tiering', fileURLToPath(import.meta.url), '--child', name, '--reference', reference, '--candidate', candidate];
+  const answer = await runJsonChild(args, limitSeconds);
+  return 'error' in answer && !('name' in answer) ? { name, pass: false, error: answer.error } : answer;
 }
 
 async function main() {

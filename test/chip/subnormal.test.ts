@@ -129,7 +129,7 @@ describe('weights entering the chip are flushed', () => {
     for (const pe of layers) expect(countSubnormals([sim.layerWeights(pe.id)])).toBe(0);
   });
 
-  it('an image written before the rule (subnormal weights) runs as the engine runs the model: spike for spike', () => {
+  it('an image written before the rule (subnormal weights) runs as the engine runs the model: spike for spike', async () => {
     const exported = exportModel(TWIN, { quant: 'float32', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 2 });
     const old = asWrittenBeforeTheRule(exported.files, TWIN);
     const config = loadChipConfig(writeConfig(old));
@@ -146,7 +146,7 @@ describe('weights entering the chip are flushed', () => {
     const ds = { ...test, count, features: test.features.subarray(0, count * 4), labels: test.labels.subarray(0, count) };
     const run = sim.run(ds.features, ds.count, ds.labels, true);
     const net = networkFromModel(TWIN);
-    const engine = engineSpikeTrains(net, encodeSet(ds, { steps: TWIN.steps, ...TWIN.encoding }), 64);
+    const engine = await engineSpikeTrains(net, encodeSet(ds, { steps: TWIN.steps, ...TWIN.encoding }), 64);
     tf.dispose(net.weights);
     run.samples.forEach((s, i) => expect(s.spikes, `sample ${i}`).toEqual(engine.spikes[i]));
   });

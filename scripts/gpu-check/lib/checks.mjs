@@ -18,7 +18,7 @@ const { initModel } = await dist('model/init.js');
 const { neuronConstants } = await dist('model/neuron.js');
 const { forward, ttfsLoss, stackedTtfsLoss, backward, disposeTrace } = await dist('engine/network.js');
 const { StackedOptimizer } = await dist('train/stacked-optimizer.js');
-const { encodeSet } = await dist('train/batch-runner.js');
+const { encodeSet, predict } = await dist('train/batch-runner.js');
 const { batchRaster } = await dist('data/encoding.js');
 const { epochOrder } = await dist('data/epoch-order.js');
 const { yinyangDataset } = await dist('data/yinyang.js');
@@ -125,17 +125,6 @@ function firstSpikes(spikes, count, T, N) {
   return first;
 }
 
-/** Prediction per sample: the output neuron with the earliest first spike (ties: lowest index). */
-function predictions(first, count, N) {
-  const pred = new Int32Array(count);
-  for (let b = 0; b < count; b++) {
-    let best = 0;
-    for (let n = 1; n < N; n++) if (first[b * N + n] < first[b * N + best]) best = n;
-    pred[b] = best;
-  }
-  return pred;
-}
-
 /**
  * Forward spikes on the canonical Yin-Yang test split (1000 samples): the candidate's spikes must equal
  * the reference's in every layer of every sample. Reports samples with any differing spike, differing
@@ -198,7 +187,7 @@ export async function checkForward(network, { reference = 'wasm', candidate = 'w
     });
     if (l === sizes.length - 1) {
       const acc = (first) => {
-        const p = predictions(first, set.count, N);
+        const p = predict(first, N);
         let correct = 0;
         for (let b = 0; b < set.count; b++) if (p[b] === set.labels[b]) correct++;
         return correct / set.count;
