@@ -16,7 +16,7 @@ import { dispatchOverSamples, emptyTensor, entry, PRELUDE, uniformStruct, type S
  * Spikes are stored as i32 (tfjs's bool on WebGPU), D as f32; every element is written.
  */
 
-export const SPIKE_LISTS: ShaderSource = {
+const SPIKE_LISTS: ShaderSource = {
   key: 's2prop-spike-lists',
   code: `${uniformStruct(['base', 'count', 'steps', 'width', 'zero'], ['u32', 'u32', 'u32', 'u32', 'u32'], 3)}
 @group(0) @binding(0) var<storage, read> raster: array<i32>;
@@ -86,7 +86,7 @@ ${entry(`
 };
 
 /** Spike lists of a [B, T, width] raster: indices [B, T*width] (the first `count` of each row used), counts [B, T]. */
-export function spikeLists(backend: WebGpuBackendLike, raster: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo] {
+function spikeLists(backend: WebGpuBackendLike, raster: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo] {
   const [B, T, width] = raster.shape;
   const list = emptyTensor(backend, [B, T * width], 'int32');
   const count = emptyTensor(backend, [B, T], 'int32');
