@@ -61,7 +61,7 @@ export function statusTable(trials: Trial[], space: SearchSpace): string {
 }
 
 async function openExisting(args: Args): Promise<{ store: StudyStore; space: SearchSpace }> {
-  const store = openStore(args.study);
+  const store = openStore(args.study, { existing: true });
   await store.open(args.name, undefined);
   return { store, space: parseSpace(await store.space(), `${args.study} (study ${args.name})`) };
 }

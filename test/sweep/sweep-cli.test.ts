@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -48,9 +48,20 @@ describe('sweep through the CLI', () => {
 
   it('a worker joining a study that does not exist, and a bad space file, are one-line errors', async () => {
     const dir = freshDir();
-    expectUserError(await runCli(['sweep', 'worker', '--study', 'none.db', '--name', 'x'], dir), "there is no study 'x'");
+    writeFileSync(join(dir, 'space.yaml'), SPACE);
+    await runCliOk(['sweep', 'create', '--space', 'space.yaml', '--study', 'study.db', '--name', 'a'], dir);
+    expectUserError(await runCli(['sweep', 'worker', '--study', 'study.db', '--name', 'x'], dir), "there is no study 'x'");
     writeFileSync(join(dir, 'bad.yaml'), SPACE.replace('high', 'x').replace('type: grid', 'type: annealing'));
     expectUserError(await runCli(['sweep', 'run', '--space', 'bad.yaml', '--study', 's.db'], dir), 'bad.yaml');
+  });
+});
+
+describe('commands that read a study never create one', () => {
+  it.each(['status', 'best', 'export', 'worker'])('sweep %s --study MISTYPED.db: one line, no file left behind', async (action) => {
+    const dir = freshDir();
+    const args = ['sweep', action, '--study', 'stduy.db', ...(action === 'export' ? ['--out', 'out'] : [])];
+    expectUserError(await runCli(args, dir), "study store 'stduy.db': no such file (sweep create and sweep run make a study");
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
