@@ -2,7 +2,8 @@
 // and webgpu side by side, each measurement in a fresh child process, for
 //   (a) the twin network (5-120-3, T = 27, 22 samples per trial) with K stacked trials, K = 1..1024;
 //   (b) a wide network 5-1000-3, T = 168, batch 256 (Yin-Yang inputs over steps 0..120, 0.25 ms steps);
-//   (c) a large spike-input network 700-256-20, T = 500, batch 256, random input rasters at 2 % density;
+//   (c) a large spike-input network 700-256-20, T = 500, batch 256, random input rasters at 2 % density
+//       held on the device as a training loop holds its data (the upload of one raster timed apart);
 // plus peak GPU memory (webgpu: tf.memory().numBytesInGPU / numBytesAllocatedInGPU, the max seen) and
 // peak RSS. Every case runs through the engine functions (forward, stackedTtfsLoss, backward,
 // StackedOptimizer.apply) with stacked weights [K, Nin, N]; a timed series ends with an awaited read of
@@ -91,6 +92,7 @@ async function child(caseId, backend) {
   let perTrial;
   let makeBatch;
   let layerWeights; // per trial: number[][][] or flat Float32Arrays
+  let measureUpload = null;
   if (spec.kind === 'twin' || spec.kind === 'wide') {
     config = presetConfig(spec.kind === 'twin' ? 'twin' : 'exact');
     if (spec.kind === 'wide') {
@@ -137,7 +139,21 @@ async function child(caseId, backend) {
       const labels = Int32Array.from({ length: perTrial }, () => Math.floor(r.uniform() * 20));
       return { raster, labels };
     });
-    makeBatch = (b) => rasters[b % rasters.length];
+    // Resident on the device, as a training loop keeps its data set there (the Yin-Yang path gathers
+    // each batch's raster on the device): uploaded once, the upload timed apart (rasterUploadSeconds).
+    let resident = null;
+    makeBatch = (b) => {
+      resident ??= rasters.map(({ raster, labels }) => ({ input: tf.tensor3d(raster, [perTrial, config.steps, 700], 'bool'), labels, resident: true }));
+      return resident[b % resident.length];
+    };
+    measureUpload = async () => {
+      const t = performance.now();
+      const x = tf.tensor3d(rasters[0].raster, [perTrial, config.steps, 700], 'bool');
+      const one = tf.slice(x, [perTrial - 1, config.steps - 1, 699], [1, 1, 1]);
+      await one.data();
+      tf.dispose([x, one]);
+      return (performance.now() - t) / 1000;
+    };
   }
   const steps = config.steps;
   const B = K * perTrial;
@@ -168,8 +184,9 @@ async function child(caseId, backend) {
   };
   /** One training step: upload, forward, loss, backward, update. `inspect` may read the trace (async). */
   const step = async (b, inspect) => {
-    const { raster, labels } = makeBatch(b);
-    const input = tf.tensor3d(raster, [B, steps, sizes[0]], 'bool');
+    const batch = makeBatch(b);
+    const { labels } = batch;
+    const input = batch.resident ? batch.input : tf.tensor3d(batch.raster, [B, steps, sizes[0]], 'bool');
     const labelT = tf.tensor1d(labels, 'int32');
     const trace = forward(net, input);
     const loss = stackedTtfsLoss(net, trace.spikes[trace.spikes.length - 1], labelT);
@@ -179,7 +196,8 @@ async function child(caseId, backend) {
     opt.apply(net.weights, grads, lrs);
     sampleMemory();
     disposeTrace(trace);
-    tf.dispose([input, labelT, loss.firstSpikes, loss.terms, loss.errors, ...grads]);
+    if (!batch.resident) input.dispose();
+    tf.dispose([labelT, loss.firstSpikes, loss.terms, loss.errors, ...grads]);
   };
   /** Wait for the GPU: read one weight element. */
   const sync = async () => {
@@ -237,6 +255,11 @@ async function child(caseId, backend) {
     out.trainSamplesPerSecond = +((out.timedBatches * B) / totalSeconds).toFixed(2);
     out.secondsPerBatch = +(totalSeconds / out.timedBatches).toFixed(4);
   }
+  if (measureUpload) {
+    await measureUpload();
+    out.rasterUploadSeconds = +(await measureUpload()).toFixed(4);
+    tf.dispose([makeBatch(0).input, makeBatch(1).input]);
+  }
   if (name === 'webgpu') out.peakGpuMemoryMiB = { inUse: +(peakGpu.numBytesInGPU / 2 ** 20).toFixed(1), allocated: +(peakGpu.numBytesAllocatedInGPU / 2 ** 20).toFixed(1) };
   out.peakRssMiB = +(process.resourceUsage().maxRSS / 1024).toFixed(1);
   tf.dispose(net.weights);
@@ -277,7 +300,7 @@ function slug(text) {
 async function main() {
   const report = {
     what:
-      'training samples/s: forward + loss + backward + optimiser update (StackedOptimizer, Adam) of one batch, including building and uploading the input raster; ' +
+      'training samples/s: forward + loss + backward + optimiser update (StackedOptimizer, Adam) of one batch, including building and uploading the input raster (large: rasters resident on the device, their upload timed apart as rasterUploadSeconds); ' +
       'timed over the batches listed after one warm-up batch (two on webgpu), each timed series ended by an awaited read of one weight element; ' +
       'each case in a fresh child process. twin: 5-120-3, T = 27, 22 samples per trial, K stacked trials, canonical Yin-Yang train split; ' +
       'wide: 5-1000-3, T = 168, batch 256, exact preset neuron/loss (0.25 ms steps), inputs over steps 0..120; ' +
@@ -322,7 +345,7 @@ async function main() {
       const r = await run([c.id, b], Math.min(limit, left));
       r.wallSeconds = +((performance.now() - t0) / 1000).toFixed(1);
       row[b] = r;
-      console.log(`${c.id} ${b}: ${r.error ? `FAILED ${r.error}` : `${r.trainSamplesPerSecond} samples/s (${r.timedBatches} batches timed${r.fromWarmup ? ', from the warm-up batch' : ''}), spikes/sample ${r.spikesPerSample?.map((x) => x.toFixed(1)).join('/')}, peak RSS ${r.peakRssMiB} MiB${r.peakGpuMemoryMiB ? `, GPU ${r.peakGpuMemoryMiB.allocated} MiB` : ''}`}`);
+      console.log(`${c.id} ${b}: ${r.error ? `FAILED ${r.error}` : `${r.trainSamplesPerSecond} samples/s (${r.timedBatches} batches timed${r.fromWarmup ? ', from the warm-up batch' : ''}), spikes/sample ${r.spikesPerSample?.map((x) => x.toFixed(1)).join('/')}, peak RSS ${r.peakRssMiB} MiB${r.peakGpuMemoryMiB ? `, GPU ${r.peakGpuMemoryMiB.allocated} MiB` : ''}${r.rasterUploadSeconds !== undefined ? `, raster upload ${r.rasterUploadSeconds} s` : ''}`}`);
     }
     if (row.wasm?.trainSamplesPerSecond && row.webgpu?.trainSamplesPerSecond) row.speedupWebgpuOverWasm = +(row.webgpu.trainSamplesPerSecond / row.wasm.trainSamplesPerSecond).toFixed(2);
     report.cases.push(row);

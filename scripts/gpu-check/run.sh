@@ -118,6 +118,7 @@ step() {
   else
     (cd "$APP" && "$@") 2>&1 | tee "$OUTDIR/logs/$name.log" | grep -v '^Warning: max'; rc=${PIPESTATUS[0]}
   fi
+  LAST_RC=$rc
   local status="ok"
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then status="timed out after ${limit}s"; elif [ "$rc" != 0 ]; then status="failed (exit $rc)"; fi
   log "$name: $status in $((SECONDS - t0))s"
@@ -127,6 +128,19 @@ step() {
 
 N="$NODE --no-wasm-dynamic-tiering"
 step adapter 60 $N scripts/gpu-check/adapter.mjs --out "$OUTDIR/adapter.json"
+# NVIDIA's nvidia_icd.json names libGLX_nvidia.so.0, which in a headless container can load and still
+# give no vkCreateInstance (seen on an H200 with driver 580); libEGL_nvidia.so.0 holds the same Vulkan
+# driver and needs no X server. Try it, then GLX by name, when the first probe found no adapter.
+if [ "$LAST_RC" != 0 ] && [ -n "$nvlibs" ]; then
+  for lib in libEGL_nvidia.so.0 libGLX_nvidia.so.0; do
+    icd="$WORK/icd-${lib%%.*}.json"
+    printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3"}}\n' "$lib" > "$icd"
+    export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
+    step "adapter-${lib%%.*}" 60 $N scripts/gpu-check/adapter.mjs --out "$OUTDIR/adapter.json"
+    [ "$LAST_RC" = 0 ] && break
+    unset VK_DRIVER_FILES VK_ICD_FILENAMES
+  done
+fi
 step fma-probe 60 $N scripts/gpu-check/fma-probe.mjs --out "$OUTDIR/fma-probe.json"
 step agreement 230 $N scripts/gpu-check/agree.mjs --out "$OUTDIR/agreement.json" --budget 210
 left=$((DEADLINE - (SECONDS - START) - 10))
