@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, root, s2prop, testAccuracy, writeTables } from './lib/run-cli.mjs';
+import { arg, root, s2prop, testAccuracy, validation, writeTables } from './lib/run-cli.mjs';
 
 const seeds = Number(arg('seeds', 1));
 const epochs = Number(arg('epochs', 40));
@@ -27,13 +27,13 @@ for (let seed = 0; seed < seeds; seed++) {
   s2prop('train', '--preset', 'twin', '--seed', seed, '--epochs', epochs, '--quiet', '--out', `${f('full')}.json`);
   // Import back: the chip-trained model file runs on the engine and exports again (int8, validated).
   s2prop('export', '--model', `${f('chip')}.json`, '--quant', 'int8', '--clip-percentile', 100, '--out', f('int8'));
-  const validation = s2prop('validate', '--model', `${f('chip')}.json`, '--config', f('int8'), '--split', 'test');
+  const checked = validation(`${f('chip')}.json`, f('int8'), 0);
   const row = {
     seed,
     [`offChip${half}Epochs`]: testAccuracy(`${f('pre')}.json`),
     [`plusOnChip${half}Epochs`]: testAccuracy(`${f('chip')}.json`),
     [`offChip${epochs}Epochs`]: testAccuracy(`${f('full')}.json`),
-    importedInt8SpikeAgreement: Number(/spike trains identical \(all layers\): \d+\/\d+ = ([\d.]+) %/.exec(validation)?.[1] ?? NaN) / 100,
+    importedInt8SpikeAgreement: checked.spikeTrainAgreement,
   };
   console.log(JSON.stringify(row));
   rows.push(row);

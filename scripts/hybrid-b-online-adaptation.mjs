@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Papa from 'papaparse';
-import { arg, root, s2prop, writeTables } from './lib/run-cli.mjs';
+import { arg, root, s2prop, testAccuracy, writeTables } from './lib/run-cli.mjs';
 
 const seed = Number(arg('seed', 0));
 const angle = Number(arg('angle', 20));
@@ -40,7 +40,7 @@ for (const split of ['train', 'validation', 'test']) {
   if (split === 'train') for (const n of counts) writeFileSync(p(`rot-train-${n}.csv`), Papa.unparse(rows.slice(0, n), { newline: '\n' }) + '\n');
 }
 
-const accuracy = (model, data) => Number(/accuracy ([\d.]+) %/.exec(s2prop('eval', '--model', model, '--data', data))[1]) / 100;
+const accuracy = (model, data) => testAccuracy(model, ['--data', data]);
 
 s2prop('train', '--preset', 'twin', '--seed', seed, '--quiet', '--out', p('pre.json'));
 s2prop('export', '--model', p('pre.json'), '--train', '--slots', 1, '--batch', 1, '--lr', lr, '--out', p('cfg'));

@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, readJson, root, s2prop, testAccuracy, writeTables } from './lib/run-cli.mjs';
+import { arg, readJson, root, s2prop, testAccuracy, validation, writeTables } from './lib/run-cli.mjs';
 
 const seeds = Number(arg('seeds', 3));
 const epochs = Number(arg('epochs', 5));
@@ -17,7 +17,7 @@ const work = mkdtempSync(join(tmpdir(), 's2prop-hybrid-d-'));
 const out = join(root, 'results/hybrid');
 mkdirSync(out, { recursive: true });
 const p = (name) => join(work, name);
-const chipAccuracy = (model, cfg) => Number(/chip simulator ([\d.]+) %/.exec(s2prop('validate', '--model', model, '--config', cfg, '--split', 'test'))?.[1] ?? NaN) / 100;
+const chipAccuracy = (model, cfg) => validation(model, cfg, 0).chipAccuracy;
 
 const rows = [];
 for (let seed = 0; seed < seeds; seed++) {

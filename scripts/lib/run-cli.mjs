@@ -13,10 +13,19 @@ export function s2prop(...args) {
   return r.stdout;
 }
 
+/** Run `s2prop ...args --json` and parse its one JSON object. */
+export function s2propJson(...args) {
+  return JSON.parse(s2prop(...args, '--json'));
+}
+
 /** Test-split accuracy of a model file (s2prop eval). */
 export function testAccuracy(model, data = ['--split', 'test']) {
-  const out = s2prop('eval', '--model', model, ...data);
-  return Number(/accuracy ([\d.]+) %/.exec(out)[1]) / 100;
+  return s2propJson('eval', '--model', model, ...data).accuracy;
+}
+
+/** `s2prop validate --json` of a model and its export on the test split; exits 1 below 100 % agreement unless `minAgreement` is lower. */
+export function validation(model, config, minAgreement = 100) {
+  return s2propJson('validate', '--model', model, '--config', config, '--split', 'test', '--min-agreement', minAgreement);
 }
 
 export function readJson(path) {

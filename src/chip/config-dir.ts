@@ -122,6 +122,8 @@ export const ExportFileSchema = z
         encoding: EncodingSchema,
         loss: LossSchema.optional(),
         features: z.array(z.string()).optional(),
+        /** SHA-256 of the weights exported from (model-file.ts weightsSha256); older exports lack it. */
+        weightsSha256: z.string().optional(),
       })
       .passthrough(),
     quant: z

@@ -1,5 +1,5 @@
 import { neuronConstants } from '../model/neuron.js';
-import { layerSizes } from '../model/model-file.js';
+import { layerSizes, weightsSha256 } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { flushSubnormal } from '../numerics/flush.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -238,6 +238,8 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
         loss: model.loss,
         ...(model.features ? { features: model.features } : {}),
         provenance: model.provenance ?? null,
+        // Which model this is, for validate: the weights the export was made from.
+        weightsSha256: weightsSha256(model),
       },
       // The mantissas as exported (int8 bytes, base64, row-major [inputs][outputs]): validate runs exactly these.
       quant: {

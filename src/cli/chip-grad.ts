@@ -3,7 +3,7 @@ import { OnChipTrainer } from '../chip/host/on-chip-training.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
 import { checkBatchFits, loadBatch } from '../formats/batch-file.js';
 import type { GradientReport } from '../engine/gradients.js';
-import { emitJson } from './common.js';
+import { emitJson, outputFile } from './common.js';
 
 interface Args {
   config: string;
@@ -33,6 +33,7 @@ export const chipGradCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', describe: 'GRADS.json (default: stdout)' })
       .strict() as never,
   handler: (args) => {
+    if (args.out !== undefined) outputFile('out', args.out);
     emitJson(chipGradients(args.config, args.batch), args.out);
   },
 };

@@ -8,7 +8,7 @@ import { optimiserOf } from '../model/train-config.js';
 import { percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { filePath, positiveInt, startBackend, withBackend } from './common.js';
+import { outputFile, positiveInt, startBackend, withBackend } from './common.js';
 import { ChipSimulator } from '../chip/sim/simulator.js';
 import { checkExportOf } from './validate.js';
 
@@ -47,8 +47,8 @@ export const chipLoopCommand: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false })
       .strict() as never,
   handler: async (args) => {
-    const out = filePath('out', args.out);
-    if (args.log !== undefined) filePath('log', args.log);
+    const out = outputFile('out', args.out);
+    if (args.log !== undefined) outputFile('log', args.log);
     if (args.lr !== undefined && !(args.lr > 0)) throw new UserError(`--lr: expected a positive number, got '${args.lr}'`);
     const model = loadModel(args.model);
     const config = loadChipConfig(args.config);

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { chipTrain } from '../chip/host/chip-train.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
@@ -6,7 +7,7 @@ import { UserError } from '../errors.js';
 import { saveModel } from '../model/model-file.js';
 import { percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
-import { emitJson, filePath, positiveInt } from './common.js';
+import { emitJson, outputFile, positiveInt } from './common.js';
 import { dataSpecFrom } from './simulate.js';
 
 interface Args {
@@ -23,6 +24,7 @@ interface Args {
   log?: string;
   report?: string;
   resume: boolean;
+  keepCheckpoint: boolean;
   quiet: boolean;
 }
 
@@ -43,20 +45,22 @@ export const chipTrainCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', demandOption: true, describe: 'MODEL.json with the chip-trained weights' })
       .option('log', { type: 'string', describe: 'metrics and cost CSV, rewritten after each epoch' })
       .option('report', { type: 'string', describe: 'COST.json: the last epoch\'s cost per tick of the sample window and per PE, with the real-time verdict' })
-      .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.chip-ckpt.json' })
+      .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.chip-ckpt.json (written after every epoch)' })
+      .option('keep-checkpoint', { type: 'boolean', default: false, describe: 'keep OUT.chip-ckpt.json after a successful run (by default it is removed once OUT is written)' })
       .option('quiet', { type: 'boolean', default: false })
       .conflicts('split', 'data')
       .strict() as never,
   handler: (args) => {
-    const out = filePath('out', args.out);
-    if (args.log !== undefined) filePath('log', args.log);
-    if (args.report !== undefined) filePath('report', args.report);
+    const out = outputFile('out', args.out);
+    if (args.log !== undefined) outputFile('log', args.log);
+    if (args.report !== undefined) outputFile('report', args.report);
     const epochs = positiveInt('epochs', args.epochs);
     if (!Number.isInteger(args.seed) || args.seed < 0) throw new UserError(`--seed: expected a non-negative integer, got '${args.seed}'`);
     const config = loadChipConfig(args.config);
     const train = loadDataset(dataSpecFrom({ split: args.split ?? (args.data ? undefined : 'train'), data: args.data }));
     const validationSpec = args.validation ?? (args.data ? undefined : 'yinyang:validation');
     const validation = validationSpec ? loadDataset(validationSpec) : undefined;
+    const checkpointPath = `${out}.chip-ckpt.json`;
     const result = chipTrain({
       dir: args.config,
       config,
@@ -67,7 +71,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
       batch: args.batch === undefined ? undefined : positiveInt('batch', args.batch),
       slots: args.slots === undefined ? undefined : positiveInt('slots', args.slots),
       samplesPerEpoch: args.samples === undefined ? undefined : positiveInt('samples', args.samples),
-      checkpointPath: `${out}.chip-ckpt.json`,
+      checkpointPath,
       resume: args.resume,
       checkData: (features, classes) => {
         checkDatasetFits(train, features, classes);
@@ -84,6 +88,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
     });
     saveModel(out, result.model);
     if (args.report && result.lastCost) emitJson(result.lastCost, args.report);
+    if (!args.keepCheckpoint) rmSync(checkpointPath, { force: true });
     process.stdout.write(`best epoch ${result.bestEpoch} of ${result.history.length}; model written to ${out}\n`);
   },
 };

@@ -3,6 +3,7 @@ import { backendNote, useBackend, parseBackend } from '../engine/backend.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
+import { checkFileOutput, checkFolderOutput } from '../io/output-paths.js';
 
 /** `--backend`, shared by every command that runs the engine. */
 export function withBackend<T>(y: Argv<T>) {
@@ -35,7 +36,24 @@ export function positiveInt(flag: string, value: unknown): number {
   return value;
 }
 
-/** A file-path flag that must name a file (`--out` with no value parses as ''). */
+/**
+ * An output-file flag: a path (`--out` with no value parses as '') that can be created or replaced as a
+ * file, checked before any work is done.
+ */
+export function outputFile(flag: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a file path, got '${String(value ?? '')}'`);
+  checkFileOutput(`--${flag} ${value}`, value);
+  return value;
+}
+
+/** An output-folder flag, checked before any work is done. */
+export function outputFolder(flag: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a folder path, got '${String(value ?? '')}'`);
+  checkFolderOutput(`--${flag} ${value}`, value);
+  return value;
+}
+
+/** A path flag that must not be empty (`--out` with no value parses as ''); no other check. */
 export function filePath(flag: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a file path, got '${String(value ?? '')}'`);
   return value;

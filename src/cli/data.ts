@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { writeDatasetCsv } from '../data/csv.js';
 import { CANONICAL_SPLITS, yinyangDataset, type SplitName } from '../data/yinyang.js';
 import { UserError } from '../errors.js';
-import { filePath } from './common.js';
+import { outputFile } from './common.js';
 
 interface Args {
   generator: string;
@@ -33,7 +33,7 @@ export const dataCommand: CommandModule<object, Args> = {
     const seed = args.seed ?? canonical.seed;
     if (!Number.isInteger(size) || size < 1) throw new UserError(`--size: expected a positive integer, got '${args.size}'`);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UserError(`--seed: expected an integer in 0..4294967295, got '${args.seed}'`);
-    const out = filePath('out', args.out);
+    const out = outputFile('out', args.out);
     const ds = size === canonical.size && seed === canonical.seed ? yinyangDataset(args.split as SplitName) : yinyangDataset({ size, seed });
     writeDatasetCsv(out, ds);
     process.stderr.write(`wrote ${ds.count} samples (${ds.source}) to ${out}\n`);

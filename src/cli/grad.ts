@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { batchGradients } from '../engine/gradients.js';
 import { checkBatchFits, loadBatch } from '../formats/batch-file.js';
 import { loadModel, modelInputs, modelOutputs } from '../model/model-file.js';
-import { emitJson, startBackend, withBackend } from './common.js';
+import { emitJson, outputFile, startBackend, withBackend } from './common.js';
 
 interface Args {
   model: string;
@@ -21,6 +21,7 @@ export const gradCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', describe: 'GRADS.json (default: stdout)' })
       .strict() as never,
   handler: async (args) => {
+    if (args.out !== undefined) outputFile('out', args.out);
     const model = loadModel(args.model);
     const batch = loadBatch(args.batch);
     checkBatchFits(batch, args.batch, model.steps, modelInputs(model), modelOutputs(model));

@@ -3,7 +3,7 @@ import { YINYANG_FEATURES } from '../data/yinyang.js';
 import { initModel } from '../model/init.js';
 import { layerSizes, saveModel } from '../model/model-file.js';
 import { UserError } from '../errors.js';
-import { filePath } from './common.js';
+import { outputFile } from './common.js';
 import { initModelPath, trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
 
 export const initCommand: CommandModule<object, TrainArgs & { classes: number; out: string }> = {
@@ -16,7 +16,7 @@ export const initCommand: CommandModule<object, TrainArgs & { classes: number; o
   handler: (args) => {
     const { classes, ...rest } = args;
     if (!Number.isInteger(classes) || classes < 2) throw new UserError(`--classes: expected an integer of at least 2 (one output neuron per class), got '${classes}'`);
-    const out = filePath('out', args.out);
+    const out = outputFile('out', args.out);
     if (initModelPath(args) !== undefined) throw new UserError('--init: s2prop init writes a fresh model; to train on from a model file use s2prop train --init MODEL.json');
     const config = trainConfigFromArgs(rest as TrainArgs);
     const features = [...YINYANG_FEATURES];

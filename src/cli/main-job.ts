@@ -5,25 +5,36 @@ import { exportModel } from '../chip/export.js';
 import { BUILTIN_MACHINES } from '../chip/machine.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
+import { checkFileOutput } from '../io/output-paths.js';
 import { percent } from '../report/format.js';
+import { outputFile, outputFolder } from './common.js';
 import { runTraining, trainOptions, type TrainArgs } from './train.js';
 import { validateExport } from './validate.js';
 
 /**
  * `npm start`: train the twin preset on the canonical splits, fine-tune it for int8 (quantisation-aware),
  * export it as int8 for one chip, validate the export on the chip simulator against the tensor engine,
- * and write everything under results/main/.
+ * and write everything under results/run/main/ (git-ignored, so `npm start` leaves the checkout clean;
+ * results/main/ holds a committed example run).
  */
 export const mainCommand: CommandModule<object, TrainArgs & { configDir: string }> = {
   command: 'main',
-  describe: 'The main job: train the twin preset, fine-tune for int8, export, validate on the chip simulator; results in results/main/',
+  describe: 'The main job: train the twin preset, fine-tune for int8, export, validate on the chip simulator; results in results/run/main/ (or beside --out)',
   builder: (y) =>
     trainOptions(y)
-      .option('out', { type: 'string', default: 'results/main/model.json' })
-      .option('log', { type: 'string', default: 'results/main/metrics.csv' })
-      .option('config-dir', { type: 'string', default: 'results/main/chip-int8', describe: 'where the int8 export goes' }) as never,
+      .option('out', {
+        type: 'string',
+        default: 'results/run/main/model.json',
+        describe: 'the float32 model; beside it: model-int8.json, metrics-int8.csv, summary.json (and OUT.ckpt.json while training)',
+      })
+      .option('log', { type: 'string', default: 'results/run/main/metrics.csv', describe: 'metrics CSV of the float32 training, rewritten after each epoch' })
+      .option('config-dir', { type: 'string', default: 'results/run/main/chip-int8', describe: 'where the int8 export (SpiNNaker2 config directory) goes' }) as never,
   handler: async (args) => {
     const { configDir: dir, 'config-dir': _alias, ...trainArgs } = args as TrainArgs & { configDir: string; 'config-dir'?: string };
+    // Every output checked before hours of work: the model's folder takes the int8 files too.
+    outputFile('out', args.out);
+    outputFolder('config-dir', dir);
+    for (const name of ['model-int8.json', 'metrics-int8.csv', 'summary.json']) checkFileOutput(join(dirname(args.out), name), join(dirname(args.out), name));
     const trained = await runTraining(trainArgs as TrainArgs);
     // Quantisation-aware fine-tuning for int8 (10 epochs from the trained model), so that the exported
     // network keeps the accuracy it was trained for; then export as int8 and validate on the simulator.

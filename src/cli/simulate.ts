@@ -5,7 +5,7 @@ import { ChipSimulator, type Simulation } from '../chip/sim/simulator.js';
 import { loadDataset, SPLITS } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { percent } from '../report/format.js';
-import { emitJson, filePath } from './common.js';
+import { emitJson, outputFile } from './common.js';
 
 interface Args {
   config: string;
@@ -58,7 +58,7 @@ export const simulateCommand: CommandModule<object, Args> = {
       .conflicts('split', 'data')
       .strict() as never,
   handler: (args) => {
-    const out = args.out === undefined ? undefined : filePath('out', args.out);
+    const out = args.out === undefined ? undefined : outputFile('out', args.out);
     if (out && isInsideDir(args.config, out)) {
       throw new UserError(`--out ${out}: is inside the config directory ${args.config}; the simulator never writes there (write the results elsewhere)`);
     }

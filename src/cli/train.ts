@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { parseQuant } from '../chip/quantise.js';
 import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
@@ -9,12 +10,12 @@ import { mergeSettings, modelSettings, resolveConfig, type TrainConfig } from '.
 import { evaluationReport, percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { train, type TrainResult } from '../train/trainer.js';
-import { filePath, startBackend, withBackend } from './common.js';
+import { outputFile, startBackend, withBackend } from './common.js';
 import { epochReporter } from './progress.js';
 
 /** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
 const CONFIG_FLAGS = ['hidden', 'steps', 'neuron', 'loss', 'encoding', 'init', 'optimizer', 'evalBatch', 'seed', 'epochs', 'batch', 'quant'];
-const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'backend', 'train', 'validation', 'test', 'quiet'];
+const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'keepCheckpoint', 'backend', 'train', 'validation', 'test', 'quiet'];
 
 export interface TrainArgs {
   preset: string;
@@ -22,6 +23,7 @@ export interface TrainArgs {
   out: string;
   log?: string;
   resume: boolean;
+  keepCheckpoint?: boolean;
   backend: string;
   train?: string;
   validation?: string;
@@ -108,8 +110,8 @@ export function dataFromArgs(args: { train?: string; validation?: string; test?:
 
 /** Train, log, save: shared by `train` and the main job. */
 export async function runTraining(args: TrainArgs): Promise<TrainResult> {
-  filePath('out', args.out);
-  if (args.log !== undefined) filePath('log', args.log);
+  outputFile('out', args.out);
+  if (args.log !== undefined) outputFile('log', args.log);
   const initPath = initModelPath(args);
   const init = initPath === undefined ? undefined : { path: initPath, model: loadModel(initPath) };
   const config = trainConfigFromArgs(args, init?.model);
@@ -127,11 +129,12 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     const quant = config.quant.type === 'float32' ? '' : `, ${config.quant.type} weights (clip percentile ${config.quant.clipPercentile}${init ? `, ${config.quant.rounding} rounding` : ''})`;
     process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
   };
+  const checkpointPath = `${args.out}.ckpt.json`;
   const result = await train({
     config,
     data,
     backend,
-    checkpointPath: `${args.out}.ckpt.json`,
+    checkpointPath,
     resume: args.resume,
     init,
     onProgress: (p) => {
@@ -142,6 +145,8 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   });
   saveModel(args.out, result.model);
   if (args.log) writeMetricsCsv(args.log, result.history);
+  // The model holds the run's result: its checkpoint is only for --resume of an unfinished run.
+  if (!args.keepCheckpoint) rmSync(checkpointPath, { force: true });
   process.stdout.write(
     `best epoch ${result.bestEpoch}: validation ${percent(result.validation.accuracy)}, test ${percent(result.test.accuracy)}\n` +
       `${evaluationReport(result.test, 'test split')}\nmodel written to ${args.out}\n`,
@@ -168,7 +173,8 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
     .option('test', { type: 'string', describe: 'test CSV, reported at the end' })
     .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.ckpt.json' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.ckpt.json (written after every epoch)' })
+    .option('keep-checkpoint', { type: 'boolean', default: false, describe: 'keep OUT.ckpt.json after a successful run (by default it is removed once OUT is written)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' });
 }
 

@@ -8,7 +8,7 @@ import { ChipSimulator } from '../chip/sim/simulator.js';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
 import { networkFromModel } from '../engine/model-network.js';
 import { UserError } from '../errors.js';
-import { layerSizes, loadModel, modelOutputs } from '../model/model-file.js';
+import { layerSizes, loadModel, modelOutputs, weightsSha256 } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { percent } from '../report/format.js';
 import { encodeSet } from '../train/batch-runner.js';
@@ -24,6 +24,8 @@ interface Args {
   split?: string;
   data?: string;
   backend: string;
+  minAgreement: number;
+  json: boolean;
 }
 
 /**
@@ -55,11 +57,19 @@ export function checkExportOf(model: ModelFile, modelName: string, configDir: st
   if (info.model.sizes.join('-') !== layerSizes(model).join('-') || info.model.steps !== model.steps) {
     throw new UserError(`${join(configDir, 'export.json')}: exported from a ${info.model.sizes.join('-')} network with ${info.model.steps} steps, but ${modelName} is ${layerSizes(model).join('-')} with ${model.steps}`);
   }
+  const recorded = info.model.weightsSha256;
+  if (recorded !== undefined && recorded !== weightsSha256(model)) {
+    throw new UserError(
+      `${join(configDir, 'export.json')}: exported from a model whose weights hash to ${recorded.slice(0, 12)}…, but ${modelName}'s hash to ${weightsSha256(model).slice(0, 12)}… (give the model file the export was made from)`,
+    );
+  }
   return info;
 }
 
 export interface Validation {
   text: string;
+  /** The numbers of `text`, for `validate --json`. */
+  json: Record<string, unknown>;
   agreement: number;
   predictionAgreement: number;
   engineAccuracy: number;
@@ -97,17 +107,33 @@ export async function validateExport(model: ModelFile, modelName: string, config
   const n = ds.count;
   const chipCorrect = sim.samples.filter((r) => r.prediction === r.label).length;
   const report = readDirFile(configDir, 'report.json', 'report', z.any());
+  const provenance = info.model.weightsSha256 === undefined ? 'not checked: this export records no model hash (written by an older version)' : 'the export was made from this model (weights hash matches)';
   const text = [
     `validate ${configDir} (${info.quant.type}) against ${modelName} on ${spec}`,
+    `model: ${provenance}`,
     `spike trains identical (all layers): ${sameSpikes}/${n} = ${percent(sameSpikes / n)}${firstMismatch >= 0 ? ` (first difference: sample ${firstMismatch})` : ''}`,
     `predictions identical: ${samePrediction}/${n} = ${percent(samePrediction / n)}`,
-    `accuracy: tensor engine ${percent(engineCorrect / n)} (weights as exported), chip simulator ${percent(chipCorrect / n)}`,
+    `accuracy on ${spec}: tensor engine ${percent(engineCorrect / n)} (the model with its weights as exported, ${info.quant.type}), chip simulator ${percent(chipCorrect / n)}`,
     '',
     exportSummary(report),
     '',
     simulationSummary(sim),
   ].join('\n');
-  return { text, agreement: sameSpikes / n, predictionAgreement: samePrediction / n, engineAccuracy: engineCorrect / n, chipAccuracy: chipCorrect / n };
+  const json = {
+    config: configDir,
+    model: modelName,
+    data: spec,
+    quant: info.quant.type,
+    modelChecked: info.model.weightsSha256 !== undefined,
+    samples: n,
+    spikeTrainsIdentical: sameSpikes,
+    spikeTrainAgreement: sameSpikes / n,
+    firstDifference: firstMismatch >= 0 ? firstMismatch : null,
+    predictionAgreement: samePrediction / n,
+    engineAccuracy: engineCorrect / n,
+    chipAccuracy: chipCorrect / n,
+  };
+  return { text, json, agreement: sameSpikes / n, predictionAgreement: samePrediction / n, engineAccuracy: engineCorrect / n, chipAccuracy: chipCorrect / n };
 }
 
 export const validateCommand: CommandModule<object, Args> = {
@@ -115,14 +141,26 @@ export const validateCommand: CommandModule<object, Args> = {
   describe: 'Compare the chip simulator with the tensor engine sample by sample, with resources and the real-time verdict',
   builder: (y) =>
     withBackend(y)
-      .option('model', { type: 'string', demandOption: true })
-      .option('config', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json the export was made from (checked against the hash export.json records)' })
+      .option('config', { type: 'string', demandOption: true, describe: 'config directory written by s2prop export' })
       .option('split', { type: 'string', describe: 'canonical Yin-Yang split (default test)' })
-      .option('data', { type: 'string' })
+      .option('data', { type: 'string', describe: 'a CSV of features and labels instead of a canonical split' })
+      .option('min-agreement', {
+        type: 'number',
+        default: 100,
+        describe: 'exit with status 1 when fewer than this percentage of samples have spike trains identical to the engine',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of the report' })
       .conflicts('split', 'data')
       .strict() as never,
   handler: async (args) => {
+    const min = args.minAgreement;
+    if (typeof min !== 'number' || !(min >= 0 && min <= 100)) throw new UserError(`--min-agreement: expected a percentage in [0, 100], got '${String(min)}'`);
     await startBackend(args.backend);
-    process.stdout.write((await validateExport(loadModel(args.model), args.model, args.config, dataSpecFrom(args))).text + '\n');
+    const v = await validateExport(loadModel(args.model), args.model, args.config, dataSpecFrom(args));
+    process.stdout.write(args.json ? `${JSON.stringify({ ...v.json, minAgreement: min / 100, passed: v.agreement * 100 >= min })}\n` : `${v.text}\n`);
+    if (v.agreement * 100 < min) {
+      throw new UserError(`validate: spike trains identical on ${v.json.spikeTrainsIdentical} of ${v.json.samples} samples (${percent(v.agreement, 3)}), below --min-agreement ${min} %`);
+    }
   },
 };

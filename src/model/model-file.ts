@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { inFile } from '../errors.js';
 import { parseWith, readJsonFile } from '../formats/validate.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -47,4 +48,22 @@ export function modelOutputs(model: ModelFile): number {
 /** Layer sizes from input to output, e.g. [5, 120, 3]. */
 export function layerSizes(model: ModelFile): number[] {
   return [modelInputs(model), ...model.layers.map((l) => l.weights[0].length)];
+}
+
+/**
+ * The SHA-256 of a model's weights as the engine runs them (float32, layer by layer, row-major, each
+ * layer preceded by its shape as two uint32): what an export records so that `validate` can check it
+ * is given the model the export came from.
+ */
+export function weightsSha256(model: ModelFile): string {
+  const hash = createHash('sha256');
+  for (const { weights } of model.layers) {
+    const rows = weights.length;
+    const cols = rows ? weights[0].length : 0;
+    hash.update(new Uint8Array(Uint32Array.from([rows, cols]).buffer));
+    const flat = new Float32Array(rows * cols);
+    weights.forEach((row, i) => flat.set(row, i * cols));
+    hash.update(new Uint8Array(flat.buffer));
+  }
+  return hash.digest('hex');
 }

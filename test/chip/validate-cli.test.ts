@@ -33,7 +33,8 @@ describe.concurrent('export, simulate, validate', () => {
       expect(summary).toContain(rounding);
       const out = await runCliOk(['validate', '--model', model, '--config', 'cfg', '--data', 't.csv', '--backend', 'wasm'], dir);
       expect(out).toContain('spike trains identical (all layers): 30/30 = 100.00 %');
-      const acc = out.match(/accuracy: tensor engine ([\d.]+) %.*chip simulator ([\d.]+) %/)!;
+      expect(out).toContain('model: the export was made from this model (weights hash matches)');
+      const acc = out.match(/accuracy on t\.csv: tensor engine ([\d.]+) %.*chip simulator ([\d.]+) %/)!;
       expect(acc[1]).toBe(acc[2]);
       await runCliOk(['simulate', '--config', 'cfg', '--data', 't.csv', '--out', 'r.json', '--record', 'spikes'], dir);
       const r = readJson<{ samples: { prediction: number; label: number; spikes: unknown[] }[]; accuracy: number }>(dir, 'r.json');
@@ -65,6 +66,42 @@ describe.concurrent('export, simulate, validate', () => {
     writeFileSync(path, JSON.stringify(info));
     const r = await runCli(['validate', '--model', model, '--config', 'cfg', '--data', 't.csv', '--backend', 'wasm'], dir);
     expectUserError(r, 'export.json: quant.layers[1].mantissas holds 3 mantissas, expected 360 (120 x 3)');
+  });
+
+  it('validate refuses a model the export was not made from (its weights hash differs), with one line', async () => {
+    const dir = freshDir();
+    copyData(dir);
+    await runCliOk(['export', '--model', model, '--quant', 'int8', '--rounding', 'nearest', '--slots', '2', '--out', 'cfg'], dir);
+    const other = JSON.parse(readFileSync(model, 'utf8')) as { layers: { weights: number[][] }[] };
+    other.layers[0].weights[0][0] += 0.25;
+    writeFileSync(join(dir, 'other.json'), JSON.stringify(other));
+    const r = await runCli(['validate', '--model', 'other.json', '--config', 'cfg', '--data', 't.csv', '--backend', 'wasm'], dir);
+    expectUserError(r, 'cfg/export.json: exported from a model whose weights hash to', "but other.json's hash to");
+  });
+
+  it('validate exits 1 below --min-agreement (default 100 %) with the report on stdout, 0 at or above it; --json gives the numbers', async () => {
+    const dir = freshDir();
+    copyData(dir);
+    await runCliOk(['export', '--model', model, '--quant', 'float32', '--slots', '2', '--out', 'cfg'], dir);
+    // An export without a model hash (as older versions wrote) validated against a changed model: the
+    // hidden neuron 0's weights doubled, so its spikes, and the trains of some samples, differ.
+    const path = join(dir, 'cfg', 'export.json');
+    const info = JSON.parse(readFileSync(path, 'utf8')) as { model: { weightsSha256?: string } };
+    delete info.model.weightsSha256;
+    writeFileSync(path, JSON.stringify(info));
+    const other = JSON.parse(readFileSync(model, 'utf8')) as { layers: { weights: number[][] }[] };
+    for (const row of other.layers[0].weights) row[0] *= 2;
+    writeFileSync(join(dir, 'other.json'), JSON.stringify(other));
+    const args = ['validate', '--model', 'other.json', '--config', 'cfg', '--data', 't.csv', '--backend', 'wasm'];
+    const failed = await runCli(args, dir);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain('model: not checked: this export records no model hash');
+    const same = Number(/spike trains identical \(all layers\): (\d+)\/30/.exec(failed.stdout)![1]);
+    expect(same).toBeLessThan(30);
+    expect(failed.stderr).toBe(`s2prop: validate: spike trains identical on ${same} of 30 samples (${((100 * same) / 30).toFixed(3)} %), below --min-agreement 100 %\n`);
+    const json = JSON.parse(await runCliOk([...args, '--min-agreement', '0', '--json'], dir)) as Record<string, unknown>;
+    expect(json).toMatchObject({ samples: 30, spikeTrainsIdentical: same, modelChecked: false, passed: true, minAgreement: 0, quant: 'float32' });
+    expectUserError(await runCli([...args, '--min-agreement', '150'], dir), "--min-agreement: expected a percentage in [0, 100], got '150'");
   });
 
   it('export refuses an unknown --rounding and calibration data it cannot read, with one line', async () => {

@@ -52,19 +52,22 @@ describe.concurrent('chip-grad and chip-train', () => {
   });
 
   it('chip-train writes a model with on-chip provenance and a log with cost per sample; --resume continues exactly', async () => {
-    const run = (out: string, epochs: number, resume = false) =>
-      runCliOk(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--validation', 'v.csv', '--epochs', String(epochs), '--seed', '2', '--quiet', '--out', out, '--log', `${out}.csv`, ...(resume ? ['--resume'] : [])], dir);
+    const run = (out: string, epochs: number, resume = false, extra: string[] = []) =>
+      runCliOk(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--validation', 'v.csv', '--epochs', String(epochs), '--seed', '2', '--quiet', '--out', out, '--log', `${out}.csv`, ...(resume ? ['--resume'] : []), ...extra], dir);
     await run('straight.json', 2);
     await runCliOk(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--epochs', '1', '--quiet', '--out', 'r.json', '--report', 'cost.json'], dir);
     const cost = readJson<{ perPe: { id: string; maxCycles: number[] }[]; realTime: { fits: boolean }[]; busiestCyclesPerTick: number[] }>(dir, 'cost.json');
     expect(cost.perPe.length).toBeGreaterThan(4); // 2 slots of input, layer 1, layer 2, loss; an optimiser
     expect(cost.busiestCyclesPerTick.length).toBeGreaterThan(2 * 27);
     expect(cost.realTime.map((r) => r.fits)).toEqual([true, true]);
-    await run('resumed.json', 1);
+    await run('resumed.json', 1, false, ['--keep-checkpoint']);
     await run('resumed.json', 2, true);
     const straight = readJson<Model>(dir, 'straight.json');
     const resumed = readJson<Model>(dir, 'resumed.json');
     expect(resumed.layers).toEqual(straight.layers);
+    // A finished run removes its checkpoint unless --keep-checkpoint.
+    expect(existsSync(join(dir, 'resumed.json.chip-ckpt.json'))).toBe(false);
+    expect(existsSync(join(dir, 'straight.json.chip-ckpt.json'))).toBe(false);
     expect(straight.provenance.backend).toBe('chip-simulator');
     expect(straight.provenance.trainedOn).toMatch(/on-chip/);
     const init = readJson<Model>(dir, 'init.json');
@@ -111,7 +114,7 @@ describe.concurrent('chip-grad and chip-train', () => {
     const d = freshDir();
     copyData(d);
     const args = ['chip-train', '--config', `${dir}/cfg`, '--data', 'small.csv', '--epochs', '1', '--quiet', '--out', 'm.json'];
-    await runCliOk([...args, '--seed', '1'], d);
+    await runCliOk([...args, '--seed', '1', '--keep-checkpoint'], d);
     const before = folderState(d);
     expectUserError(await runCli([...args, '--epochs', '2', '--seed', '4', '--resume'], d), 'm.json.chip-ckpt.json', 'seed');
     expect(folderState(d)).toEqual(before);

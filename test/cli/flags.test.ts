@@ -99,7 +99,7 @@ describe('train --resume from a checkpoint of another setting', () => {
   it('is refused naming the checkpoint and what differs, and leaves the model, log and checkpoint as they were', async () => {
     const dir = freshDir();
     copyData(dir);
-    await runCliOk(['train', ...SMALL_TRAIN, '--epochs', '1', '--seed', '2', '--out', 'out.json', '--log', 'log.csv'], dir);
+    await runCliOk(['train', ...SMALL_TRAIN, '--epochs', '1', '--seed', '2', '--out', 'out.json', '--log', 'log.csv', '--keep-checkpoint'], dir);
     const before = folderState(dir);
     expect(Object.keys(before)).toContain('out.json.ckpt.json');
     const r = await runCli(['train', ...SMALL_TRAIN, '--hidden', '10', '--epochs', '2', '--seed', '2', '--out', 'out.json', '--log', 'log.csv', '--resume'], dir);
@@ -129,7 +129,7 @@ describe.concurrent('data and eval reject unknown names', () => {
     mkdirSync(join(dir, 'sub'));
     writeText(join(dir, 'sub'), 'keep.txt', 'x');
     const r = await runCli(['data', 'yinyang', '--split', 'test', '--out', 'sub'], dir);
-    expectUserError(r, 'sub: cannot write the file (it is a folder)');
+    expectUserError(r, '--out sub: is a folder, expected a file path');
     expect(readdirSync(dir)).toEqual(['sub']);
     expect(folderState(join(dir, 'sub'))).toEqual({ 'keep.txt': 'x' });
   });

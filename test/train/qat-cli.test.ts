@@ -64,7 +64,7 @@ describe.concurrent('train --init --quant', () => {
   it('2 epochs then --resume --epochs 3 with --quant int4 --clip-percentile 99 gives the byte-identical model and log of 3 epochs straight (resume is exact)', async () => {
     const [a, b] = [newDir(), newDir()];
     const flags = ['--quant', 'int4', '--clip-percentile', '99', '--out', 'model.json', '--log', 'metrics.csv'];
-    await Promise.all([runCliOk(['train', ...RUN, ...flags, '--epochs', '3'], a), runCliOk(['train', ...RUN, ...flags, '--epochs', '2'], b)]);
+    await Promise.all([runCliOk(['train', ...RUN, ...flags, '--epochs', '3'], a), runCliOk(['train', ...RUN, ...flags, '--epochs', '2', '--keep-checkpoint'], b)]);
     await runCliOk(['train', ...RUN, ...flags, '--epochs', '3', '--resume'], b);
     const text = readFileSync(join(a, 'model.json'), 'utf8');
     expect(readFileSync(join(b, 'model.json'), 'utf8')).toBe(text);
@@ -134,7 +134,7 @@ describe.concurrent('train --init --quant', () => {
   it('--resume with another --init model than the checkpoint was written with is refused', async () => {
     const dir = newDir();
     writeText(dir, 'other.json', initText);
-    await runCliOk(['train', ...RUN, '--quant', 'int4', '--epochs', '1', '--out', 'model.json'], dir);
+    await runCliOk(['train', ...RUN, '--quant', 'int4', '--epochs', '1', '--out', 'model.json', '--keep-checkpoint'], dir);
     const r = await runCli(['train', ...RUN, '--init', 'other.json', '--quant', 'int4', '--epochs', '2', '--out', 'model.json', '--resume'], dir);
     expectUserError(r, 'model.json.ckpt.json: written by a run with different init model (init.json)');
   });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { copyData, ensureBuilt, freshDir, prepareData, readJson, removeTempDirs, runCliOk } from '../cli/run-cli.js';
@@ -58,7 +58,7 @@ describe.concurrent('train', () => {
     const [a, b] = [newDataDir(), newDataDir()];
     await Promise.all([
       trainIn(a, ['--epochs', '3', '--out', 'model.json', '--log', 'metrics.csv']),
-      trainIn(b, ['--epochs', '2', '--out', 'model.json', '--log', 'metrics.csv']),
+      trainIn(b, ['--epochs', '2', '--out', 'model.json', '--log', 'metrics.csv', '--keep-checkpoint']),
     ]);
     expect(parseCsv(readFileSync(join(b, 'metrics.csv'), 'utf8')).rows).toHaveLength(2);
     await trainIn(b, ['--epochs', '3', '--out', 'model.json', '--log', 'metrics.csv', '--resume']);
@@ -69,7 +69,9 @@ describe.concurrent('train', () => {
     expect(logB.header).toEqual(logA.header);
     expect(logB.rows).toHaveLength(3);
     expect(logB.rows.map(withoutTimings)).toEqual(logA.rows.map(withoutTimings));
-    expect(readJson<{ epochsDone: number }>(b, 'model.json.ckpt.json').epochsDone).toBe(3);
+    // A finished run removes its checkpoint unless --keep-checkpoint.
+    expect(existsSync(join(b, 'model.json.ckpt.json'))).toBe(false);
+    expect(existsSync(join(a, 'model.json.ckpt.json'))).toBe(false);
   });
 
   it('the metrics CSV has one row per epoch with epoch, trainLoss, trainAccuracy, validationLoss, validationAccuracy, spikesPerSample1..2, silentNeurons1..2, trainSeconds', async () => {
