@@ -306,7 +306,7 @@ function isLegacyConfigFile(rel: string): boolean {
  * Anything else in it is someone else's and is not deleted unless `force`. A file where the folder
  * should be is refused even with `force`.
  */
-export function checkExportDir(dir: string, force: boolean): void {
+export function checkExportDir(dir: string, force: boolean, target: string): void {
   const flag = `--out ${dir}`;
   if (lstatExists(dir)) {
     const st = lstatSync(dir);
@@ -324,10 +324,9 @@ export function checkExportDir(dir: string, force: boolean): void {
     const legacy = ours === null && files.includes('spec.json');
     const foreign = files.filter((f) => (ours ? !ours.has(f) : !(legacy && isLegacyConfigFile(f))));
     if (foreign.length > 0) {
-      const more = foreign.length > 1 ? ` (and ${foreign.length - 1} other file${foreign.length > 2 ? 's' : ''})` : '';
-      throw new UserError(
-        `${flag}: holds ${join(dir, foreign[0])}${more}, which s2prop export did not write; refusing to replace the folder (move ${foreign.length > 1 ? 'them' : 'it'} away, choose another --out, or add --force to replace the folder and everything in it)`,
-      );
+      const more = foreign.length > 1 ? ` and ${foreign.length - 1} other file${foreign.length > 2 ? 's' : ''}` : '';
+      const what = ours || legacy ? `holds ${join(dir, foreign[0])}${more}, which s2prop export did not write` : `not an s2prop ${target === 'config' ? 'config directory' : 'export folder'} (it holds ${join(dir, foreign[0])}${more}, which s2prop export did not write)`;
+      throw new UserError(`${flag}: ${what}; refusing to replace it: move ${foreign.length > 1 ? 'them' : 'it'} away, choose another --out, or add --force to replace the folder and everything in it`);
     }
     return;
   }
@@ -357,7 +356,7 @@ function lstatExists(path: string): boolean {
  * appeared during the export is not lost either.
  */
 export function writeExportDir(dir: string, files: Map<string, string | Uint8Array>, target: string, force: boolean): void {
-  checkExportDir(dir, force);
+  checkExportDir(dir, force, target);
   const manifest: ExportManifest = { format: 's2prop-export-manifest', version: 1, tool: TOOL_NAME, toolVersion: TOOL_VERSION, target, files: [...files.keys()].sort() };
   const all = new Map(files).set(EXPORT_MANIFEST, jsonFile(manifest));
   const tmp = `${dir}.tmp-${process.pid}`;

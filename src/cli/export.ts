@@ -136,7 +136,7 @@ export const exportCommand: CommandModule<object, Args> = {
     const target = parseTarget(args.target);
     const out = filePath('out', args.out);
     // The output folder first: nothing is loaded, quantised or calibrated for an export that cannot be written.
-    checkExportDir(out, args.force);
+    checkExportDir(out, args.force, target);
     if (target === 'py-spinnaker2') {
       const configOnly = (['machine', 'slots', 'train', 'batch', 'lr', 'packetsPerTick'] as const).find((k) => args[k] !== undefined && args[k] !== false);
       if (configOnly) throw new UserError(`--${configOnly.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to --target config only, not py-spinnaker2`);
