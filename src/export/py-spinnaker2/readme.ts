@@ -20,7 +20,7 @@ predicts the class whose output neuron spikes first and prints the accuracy.
 ## Run it
 
 \`\`\`sh
-pip install <py-spinnaker2>                             # see its README; needs Python 3.8+
+# first install py-spinnaker2 as its README says (it brings numpy; the software backend needs Brian2)
 python3 run.py --backend chip --ip 192.168.1.25         # a SpiNNaker2 chip reachable at that address
 python3 run.py --backend software                       # py-spinnaker2's software (Brian2) backend
 python3 run.py --backend chip --ip 192.168.1.25 --samples 50 --save first-spikes.csv --quiet
