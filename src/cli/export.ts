@@ -113,7 +113,7 @@ export const exportCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .option('target', { type: 'string', default: 'config', describe: 'config: our chip configuration directory (run by simulate/validate) | py-spinnaker2: a Python script, weights and inputs for py-spinnaker2' })
-      .option('model', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'the model file (JSON) to export' })
       .option('quant', { type: 'string', describe: 'float32 | int8 | int4 (default: the model\'s quantisation-aware setting, else int8)' })
       .option('clip-percentile', { type: 'number', describe: 'percentile of |w| mapped to the largest mantissa; 100 clips nothing (default: the model\'s, else 100)' })
       .option('rounding', { type: 'string', describe: 'nearest | calibrated: mantissas chosen on the training split to keep the accuracy (default calibrated)' })
