@@ -1,3 +1,5 @@
+import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { neuronConstants } from '../model/neuron.js';
 import { layerSizes, weightsSha256 } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
@@ -252,4 +254,130 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
   );
   files.set('report.json', jsonFile(report));
   return { files, report };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The output folder of an export (every target): checked before any work, replaced only when it holds
+// nothing but what an earlier export wrote.
+
+/** The file every export folder carries: which tool wrote it, for which target, and the files it wrote. */
+export const EXPORT_MANIFEST = 's2prop-manifest.json';
+
+interface ExportManifest {
+  format: 's2prop-export-manifest';
+  version: 1;
+  tool: string;
+  toolVersion: string;
+  target: string;
+  files: string[];
+}
+
+/** Every file below `dir` (relative, '/'-separated); links and other non-folders count as files. */
+function filesBelow(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...filesBelow(dir, rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** The files an earlier export says it wrote (its manifest), or null when the folder has no readable manifest. */
+function manifestFiles(dir: string): Set<string> | null {
+  const path = join(dir, EXPORT_MANIFEST);
+  if (!existsSync(path) || !lstatSync(path).isFile()) return null;
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Partial<ExportManifest>;
+    if (m.format !== 's2prop-export-manifest' || !Array.isArray(m.files) || !m.files.every((f) => typeof f === 'string')) return null;
+    return new Set([...m.files, EXPORT_MANIFEST]);
+  } catch {
+    return null;
+  }
+}
+
+/** A config directory written before exports carried a manifest: the files such an export wrote. */
+function isLegacyConfigFile(rel: string): boolean {
+  return ['spec.json', 'machine.json', 'placement.json', 'routing.json', 'export.json', 'report.json'].includes(rel) || /^images\/[^/]+\.(bin|regions\.json)$/.test(rel);
+}
+
+/**
+ * Check an export's output folder before any work is done. It may not exist yet (its nearest existing
+ * parent must then be a writable folder), or be a folder that holds only files an earlier s2prop export
+ * wrote (named in its manifest; a config directory from before manifests, by its fixed file names).
+ * Anything else in it is someone else's and is not deleted unless `force`. A file where the folder
+ * should be is refused even with `force`.
+ */
+export function checkExportDir(dir: string, force: boolean, target: string): void {
+  const flag = `--out ${dir}`;
+  if (lstatExists(dir)) {
+    const st = lstatSync(dir);
+    if (st.isSymbolicLink()) throw new UserError(`${flag}: is a symbolic link; give the folder itself`);
+    if (!st.isDirectory()) throw new UserError(`${flag}: is a file, expected a folder (or a path that does not exist yet) for the export`);
+    try {
+      accessSync(dir, fsConstants.W_OK);
+      accessSync(dirname(resolve(dir)), fsConstants.W_OK);
+    } catch {
+      throw new UserError(`${flag}: cannot be replaced (no write permission on it or on its parent folder)`);
+    }
+    if (force) return;
+    const files = filesBelow(dir);
+    const ours = manifestFiles(dir);
+    const legacy = ours === null && files.includes('spec.json');
+    const foreign = files.filter((f) => (ours ? !ours.has(f) : !(legacy && isLegacyConfigFile(f))));
+    if (foreign.length > 0) {
+      const more = foreign.length > 1 ? ` and ${foreign.length - 1} other file${foreign.length > 2 ? 's' : ''}` : '';
+      const what = ours || legacy ? `holds ${join(dir, foreign[0])}${more}, which s2prop export did not write` : `not an s2prop ${target === 'config' ? 'config directory' : 'export folder'} (it holds ${join(dir, foreign[0])}${more}, which s2prop export did not write)`;
+      throw new UserError(`${flag}: ${what}; refusing to replace it: move ${foreign.length > 1 ? 'them' : 'it'} away, choose another --out, or add --force to replace the folder and everything in it`);
+    }
+    return;
+  }
+  // A new folder: its nearest existing parent must be a folder we can write into.
+  let parent = dirname(resolve(dir));
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  if (!statSync(parent).isDirectory()) throw new UserError(`${flag}: ${parent} is a file, expected a folder above the export`);
+  try {
+    accessSync(parent, fsConstants.W_OK);
+  } catch {
+    throw new UserError(`${flag}: cannot create it (no write permission on ${parent})`);
+  }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Write an export folder atomically, with its manifest: into a sibling temporary folder, then swapped in
+ * for the old one. The folder is checked again (checkExportDir) right before, so a foreign file that
+ * appeared during the export is not lost either.
+ */
+export function writeExportDir(dir: string, files: Map<string, string | Uint8Array>, target: string, force: boolean): void {
+  checkExportDir(dir, force, target);
+  const manifest: ExportManifest = { format: 's2prop-export-manifest', version: 1, tool: TOOL_NAME, toolVersion: TOOL_VERSION, target, files: [...files.keys()].sort() };
+  const all = new Map(files).set(EXPORT_MANIFEST, jsonFile(manifest));
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    for (const [name, contents] of all) {
+      const path = join(tmp, name);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, contents);
+    }
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR'].includes(code)) throw new UserError(`--out ${dir}: cannot write the export (${code})`);
+    throw err;
+  }
 }
