@@ -4,7 +4,8 @@ import type { ModelFile } from '../model/schema.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { parseNirTree, type Matrix, type NirGraph, type NirNode, type Param } from './graph.js';
 import { readHdf5 } from './hdf5.js';
-import { CONVENTIONS, fromCubaLif, shortestPreimage, SNNTORCH_DT_SECONDS, type Convention, type CubaLifValues } from './mapping.js';
+import type { NeuronSettings } from '../model/neuron.js';
+import { CONVENTIONS, fromCubaLif, shortestPreimage, SNNTORCH_DT_SECONDS, toCubaLif, type Convention, type CubaLifValues } from './mapping.js';
 import { SETTINGS_KEY, settingsFor, type SettingsOverrides } from './settings.js';
 
 /**
@@ -28,8 +29,6 @@ export interface ImportResult {
   /** How the convention was chosen, for the terminal. */
   conventionSource: 'flag' | 'metadata' | 'detected' | 'default';
   sizes: number[];
-  alpha: number;
-  beta: number;
 }
 
 type NeuronNode = Extract<NirNode, { type: 'CubaLIF' | 'LIF' }>;
@@ -193,6 +192,12 @@ function chooseConvention(graph: NirGraph, values: FieldValues, flag: Convention
   return snn ? { convention: 'snntorch', source: 'detected' } : { convention: 's2prop', source: 'default' };
 }
 
+/** Whether the mapping writes `neuron` as exactly these graph values and step. */
+function writesAs(neuron: NeuronSettings, convention: Convention, dtSeconds: number, values: FieldValues): boolean {
+  const written = toCubaLif(neuron, convention);
+  return written.dtSeconds === dtSeconds && (Object.keys(written.values) as (keyof CubaLifValues)[]).every((k) => written.values[k] === values[k]);
+}
+
 /** Convert a parsed NIR graph; `file` names it in errors. */
 export function nirToModel(graph: NirGraph, file: string, options: ImportOptions = {}): ImportResult {
   const { inputs, layers } = chainOf(graph, file);
@@ -218,12 +223,14 @@ export function nirToModel(graph: NirGraph, file: string, options: ImportOptions
   const mapped = fromCubaLif({ convention, values, dtSeconds, dtMs });
   if (!mapped.ok) throw inFile(file, `node ${layers[0].neuron}: ${mapped.problem}`);
 
-  const settings = settingsFor(graph.metadata.get(SETTINGS_KEY), options, file);
+  const { neuron: stored, ...settings } = settingsFor(graph.metadata.get(SETTINGS_KEY), options, file);
+  // The exact settings an s2prop export stored, when they still are what the graph says.
+  const neuron = stored && (options.dtMs === undefined || options.dtMs === stored.dtMs) && writesAs(stored, convention, dtSeconds, values) ? stored : mapped.neuron;
   const model = {
     format: 's2prop-model' as const,
     version: 1 as const,
     steps: settings.steps,
-    neuron: mapped.neuron,
+    neuron,
     loss: settings.loss,
     encoding: settings.encoding,
     ...(settings.features ? { features: settings.features } : {}),
@@ -234,7 +241,7 @@ export function nirToModel(graph: NirGraph, file: string, options: ImportOptions
     provenance: { tool: TOOL_NAME, toolVersion: TOOL_VERSION, data: { nir: file, nirVersion: graph.version, mapping: convention } },
   };
   const checked = parseModel(model, `${file} (as a model)`);
-  return { model: checked, convention, conventionSource: source, sizes: [inputs, ...layers.map((l) => l.weight.rows)], alpha: mapped.alpha, beta: mapped.beta };
+  return { model: checked, convention, conventionSource: source, sizes: [inputs, ...layers.map((l) => l.weight.rows)] };
 }
 
 /** Read a NIR file and convert it to a model. */

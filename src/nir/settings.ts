@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { inFile } from '../errors.js';
 import { parseWith } from '../formats/validate.js';
-import { EncodingSchema, LossSchema, type ModelFile } from '../model/schema.js';
+import { EncodingSchema, LossSchema, NeuronSchema, type ModelFile } from '../model/schema.js';
 import { PRESETS } from '../model/train-config.js';
 
 /**
@@ -9,6 +9,11 @@ import { PRESETS } from '../model/train-config.js';
  * loss and the feature names. s2prop's exports keep them as one JSON string in the graph's metadata
  * (key `s2prop_settings`); a file from another tool has none, and the importer uses the twin preset's
  * (steps 27, latency code from step 2, its loss) with the flags' overrides.
+ *
+ * The string also holds the model's neuron settings in milliseconds, because seconds written as float64
+ * cannot always give the same float64 milliseconds back (x / 1000 * 1000 differs from x in the last bit
+ * for about 1 % of doubles). The importer uses them only where the mapping turns them into exactly the
+ * graph's values (an edited graph wins; see import.ts).
  */
 export const SETTINGS_KEY = 's2prop_settings';
 
@@ -18,13 +23,14 @@ export const NirSettingsSchema = z
     encoding: EncodingSchema,
     loss: LossSchema,
     features: z.array(z.string()).optional(),
+    neuron: NeuronSchema.optional(),
   })
   .strict();
 
 export type NirSettings = z.output<typeof NirSettingsSchema>;
 
 export function settingsOf(model: ModelFile): NirSettings {
-  return { steps: model.steps, encoding: model.encoding, loss: model.loss, ...(model.features ? { features: model.features } : {}) };
+  return { steps: model.steps, encoding: model.encoding, loss: model.loss, ...(model.features ? { features: model.features } : {}), neuron: model.neuron };
 }
 
 export interface SettingsOverrides {
