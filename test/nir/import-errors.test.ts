@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { neuronConstants } from '../../src/model/neuron.js';
 import { h5, writeHdf5, type H5Group, type H5Node } from '../../src/nir/hdf5.js';
 import { importNir } from '../../src/nir/import.js';
-import { ensureBuilt, expectUserError, folderState, freshDir, readJson, removeTempDirs, runCli } from '../cli/run-cli.js';
+import { ensureBuilt, expectUserError, folderState, freshDir, initModelText, readJson, removeTempDirs, runCli, writeText } from '../cli/run-cli.js';
 
 /**
  * Small NIR files written here with h5wasm in the reference layout, one per kind of graph s2prop cannot
@@ -122,6 +122,17 @@ describe.concurrent('s2prop nir import refuses what it cannot run, in one line',
     expectUserError(r, "--convention: unknown convention 'norse'");
     expectUserError(await runCli(['nir', 'export', '--model', 'absent.json', '--out', 'y.nir'], dir), 'absent.json');
     expect(folderState(dir)['y.nir']).toBeUndefined();
+  });
+
+  it('nir export then nir import from the command line give the model back (snntorch convention, seed 3)', async () => {
+    writeText(dir, 'init.json', initModelText('twin', 3, [7]));
+    const e = await runCli(['nir', 'export', '--model', 'init.json', '--out', 'init.nir', '--convention', 'snntorch'], dir);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.stderr).toBe('wrote 5-7-3 as NIR 1.0.7 (snntorch mapping, dt 0.0001 s) to init.nir\n');
+    const i = await runCli(['nir', 'import', '--nir', 'init.nir', '--out', 'back.json'], dir);
+    expect(i.status, i.stderr).toBe(0);
+    const [a, b] = [readJson<Record<string, unknown>>(dir, 'init.json'), readJson<Record<string, unknown>>(dir, 'back.json')];
+    for (const key of ['layers', 'neuron', 'constants', 'steps', 'encoding', 'loss', 'features']) expect(b[key], key).toEqual(a[key]);
   });
 
   it('a good chain imports from the command line with the weights transposed to [inputs][outputs]', async () => {
