@@ -14,6 +14,7 @@ import { validateCommand } from './validate.js';
 import { gradCommand } from './grad.js';
 import { initCommand } from './init.js';
 import { mainCommand } from './main-job.js';
+import { nirCommand } from './nir.js';
 import { trainCommand } from './train.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -46,6 +47,7 @@ try {
     .command(chipLoopCommand)
     .command(sweepCommand)
     .command(mainCommand)
+    .command(nirCommand)
     .demandCommand(1, 'expected a command (see s2prop --help)')
     .recommendCommands()
     .strictCommands()
