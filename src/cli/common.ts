@@ -53,7 +53,7 @@ export function outputFolder(flag: string, value: unknown): string {
   return value;
 }
 
-/** A path flag that must not be empty (`--out` with no value parses as ''); no other check. */
+/** A path flag that must not be empty (`--nir` with no value parses as ''): an input, or a folder checked elsewhere. */
 export function filePath(flag: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a file path, got '${String(value ?? '')}'`);
   return value;

@@ -4,7 +4,7 @@ import { layerSizes, loadModel, saveModel } from '../model/model-file.js';
 import { exportNir } from '../nir/export.js';
 import { importNir } from '../nir/import.js';
 import { CONVENTIONS, type Convention } from '../nir/mapping.js';
-import { filePath, positiveInt } from './common.js';
+import { filePath, outputFile, positiveInt } from './common.js';
 
 function parseConvention(value: unknown): Convention | undefined {
   if (value === undefined) return undefined;
@@ -29,7 +29,7 @@ const nirExport: CommandModule<object, ExportArgs> = {
       .strict() as never,
   handler: async (args) => {
     const convention = parseConvention(args.convention)!;
-    const out = filePath('out', args.out);
+    const out = outputFile('out', args.out);
     const model = loadModel(args.model);
     const graph = await exportNir(model, out, convention);
     const quantised = model.quantisation ? ` (the ${model.quantisation.type} weights the engine runs)` : '';
@@ -59,7 +59,7 @@ const nirImport: CommandModule<object, ImportArgs> = {
       .option('bias', { type: 'boolean', describe: 'the last input is an always-on bias input spiking at step 0 (as Yin-Yang)' })
       .strict() as never,
   handler: async (args) => {
-    const out = filePath('out', args.out);
+    const out = outputFile('out', args.out);
     if (args.dtMs !== undefined && !(args.dtMs > 0 && Number.isFinite(args.dtMs))) throw new UserError(`--dt-ms: expected a positive number of milliseconds, got '${args.dtMs}'`);
     const steps = args.steps === undefined ? undefined : positiveInt('steps', args.steps);
     const result = await importNir(filePath('nir', args.nir), { dtMs: args.dtMs, convention: parseConvention(args.convention), steps, bias: args.bias });
