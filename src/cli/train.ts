@@ -7,7 +7,7 @@ import { loadModel, saveModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { mergeSettings, modelSettings, resolveConfig, type TrainConfig } from '../model/train-config.js';
 import { evaluationReport, percent } from '../report/format.js';
-import { writeMetricsCsv } from '../report/metrics-csv.js';
+import { curvesPath, writeTrainingLog } from '../report/training-log.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { filePath, startBackend, withBackend } from './common.js';
 import { epochReporter } from './progress.js';
@@ -109,7 +109,7 @@ export function dataFromArgs(args: { train?: string; validation?: string; test?:
 /** Train, log, save: shared by `train` and the main job. */
 export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   filePath('out', args.out);
-  if (args.log !== undefined) filePath('log', args.log);
+  if (args.log !== undefined) curvesPath(filePath('log', args.log));
   const initPath = initModelPath(args);
   const init = initPath === undefined ? undefined : { path: initPath, model: loadModel(initPath) };
   const config = trainConfigFromArgs(args, init?.model);
@@ -135,13 +135,14 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     resume: args.resume,
     init,
     onProgress: (p) => {
+      if (args.resume && !announced && p.type === 'start') process.stderr.write(`resuming from ${args.out}.ckpt.json: ${p.epoch - 1} of ${p.epochs} epochs done, continuing with epoch ${p.epoch}\n`);
       announce();
       report(p);
-      if (p.type === 'epoch' && args.log) writeMetricsCsv(args.log, p.history);
+      if (p.type === 'epoch' && args.log) writeTrainingLog(args.log, p.history);
     },
   });
   saveModel(args.out, result.model);
-  if (args.log) writeMetricsCsv(args.log, result.history);
+  if (args.log) writeTrainingLog(args.log, result.history);
   process.stdout.write(
     `best epoch ${result.bestEpoch}: validation ${percent(result.validation.accuracy)}, test ${percent(result.test.accuracy)}\n` +
       `${evaluationReport(result.test, 'test split')}\nmodel written to ${args.out}\n`,
@@ -154,8 +155,8 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     .option('preset', { type: 'string', default: 'twin', describe: 'twin (on-chip twin settings) | exact (exact-EventProp settings)' })
     .option('config', { type: 'string', describe: 'JSON file of settings overriding the preset' })
     .option('seed', { type: 'number', describe: 'seed for initialisation and shuffling' })
-    .option('epochs', { type: 'number' })
-    .option('batch', { type: 'number' })
+    .option('epochs', { type: 'number', describe: 'epochs to train (with --resume: the total, so a run can be extended)' })
+    .option('batch', { type: 'number', describe: 'training samples per batch' })
     .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 120 or 100,50' })
     .option('init', {
       type: 'string',
@@ -167,7 +168,7 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     .option('train', { type: 'string', describe: 'training CSV (default: canonical Yin-Yang)' })
     .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
     .option('test', { type: 'string', describe: 'test CSV, reported at the end' })
-    .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch' })
+    .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch, and beside it the training curves (loss and accuracy per epoch) as SVG: same name, .svg' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.ckpt.json' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' });
 }
