@@ -95,7 +95,7 @@ export const exportCommand: CommandModule<object, Args> = {
   describe: 'Quantise, place, route and lay out a model as a SpiNNaker2 configuration directory',
   builder: (y) =>
     y
-      .option('model', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json to export' })
       .option('quant', { type: 'string', describe: 'float32 | int8 | int4 (default: the model\'s quantisation-aware setting, else int8)' })
       .option('clip-percentile', { type: 'number', describe: 'percentile of |w| mapped to the largest mantissa; 100 clips nothing (default: the model\'s, else 100)' })
       .option('rounding', { type: 'string', describe: 'nearest | calibrated: mantissas chosen on the training split to keep the accuracy (default calibrated)' })

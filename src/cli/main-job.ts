@@ -19,8 +19,8 @@ export const mainCommand: CommandModule<object, TrainArgs & { configDir: string 
   describe: 'The main job: train the twin preset, fine-tune for int8, export, validate on the chip simulator; results in results/main/',
   builder: (y) =>
     trainOptions(y)
-      .option('out', { type: 'string', default: 'results/main/model.json' })
-      .option('log', { type: 'string', default: 'results/main/metrics.csv' })
+      .option('out', { type: 'string', default: 'results/main/model.json', describe: 'the float32 model; beside it go model-int8.json, metrics-int8.csv/.svg and summary.json (and OUT.ckpt.json while training)' })
+      .option('log', { type: 'string', default: 'results/main/metrics.csv', describe: 'metrics CSV of the float32 training, with its training curves beside it (.svg)' })
       .option('config-dir', { type: 'string', default: 'results/main/chip-int8', describe: 'where the int8 export goes' }) as never,
   handler: async (args) => {
     const { configDir: dir, 'config-dir': _alias, ...trainArgs } = args as TrainArgs & { configDir: string; 'config-dir'?: string };

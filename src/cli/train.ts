@@ -176,7 +176,7 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Train on the tensor engine; any setting can be overridden: --optimizer.lr 0.003 --loss.xi 1 --encoding.tMin 2 ...',
-  builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write' }) as never,
+  builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write (and OUT.ckpt.json, the checkpoint, after every epoch)' }) as never,
   handler: async (args) => {
     await runTraining(args);
   },

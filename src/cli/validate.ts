@@ -115,10 +115,10 @@ export const validateCommand: CommandModule<object, Args> = {
   describe: 'Compare the chip simulator with the tensor engine sample by sample, with resources and the real-time verdict',
   builder: (y) =>
     withBackend(y)
-      .option('model', { type: 'string', demandOption: true })
-      .option('config', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json the config was exported from (the tensor engine runs it)' })
+      .option('config', { type: 'string', demandOption: true, describe: 'config directory (s2prop export) the chip simulator runs' })
       .option('split', { type: 'string', describe: 'canonical Yin-Yang split (default test)' })
-      .option('data', { type: 'string' })
+      .option('data', { type: 'string', describe: 'CSV of features in [0,1] and a label column (instead of --split)' })
       .conflicts('split', 'data')
       .strict() as never,
   handler: async (args) => {
