@@ -6,9 +6,10 @@ export function formatValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Parameters as `name value, ...`, numbers to 4 significant digits without trailing zeros (0.004, 1.5). */
 function paramList(params: Record<string, unknown>): string {
   return Object.entries(params)
-    .map(([k, v]) => `${k} ${formatValue(v)}`)
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? String(Number(v.toPrecision(4))) : JSON.stringify(v)}`)
     .join(', ');
 }
 
