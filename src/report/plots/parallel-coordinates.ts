@@ -69,15 +69,18 @@ export function parallelCoordinates(trials: Trial[], parameters: Record<string, 
   const vt = values.length ? niceTicks(Math.min(...values), Math.max(...values), 5) : niceTicks(0, 1, 5);
   axesList.push({ name: metric, lo: vt.lo, hi: vt.hi, ticks: vt.ticks.map((v) => [v, tickLabel(v, vt.step)]), value: (t) => t.value! });
 
-  // Names in one row while that takes at most 130 px per axis; else in two staggered rows, which halves it.
+  // Names in one row while the picture stays under 1200 px wide; else in two staggered rows, which halves
+  // the room each needs.
   const widest = Math.max(...axesList.map((a) => textWidth(a.name)));
-  const stagger = widest + 14 > 130;
+  const stagger = (widest + 14) * (axesList.length - 1) > 1100;
   const spacing = Math.max(96, Math.ceil(stagger ? widest / 2 + 14 : widest + 14));
   const nameWidth = Math.min(stagger ? 2 * spacing - 12 : spacing - 10, 240);
   const left = 12 + Math.max(40, Math.min(textWidth(axesList[0].name), nameWidth) / 2);
   const lastAxis = axesList[axesList.length - 1];
   const rightSpace = Math.max(Math.max(...lastAxis.ticks.map(([, l]) => textWidth(l))) + 16, Math.min(textWidth(lastAxis.name), nameWidth) / 2 + 12);
-  const W = Math.max(520, Math.ceil(left + spacing * (axesList.length - 1) + rightSpace));
+  const hasLog = Object.values(parameters).some((p) => p.type === 'loguniform');
+  const noteText = `${done.length} finished trial${done.length === 1 ? '' : 's'}; line colour: ${metric} (blue lowest, red highest)${hasLog ? '; log scale for log-uniform parameters' : ''}`;
+  const W = Math.max(520, Math.ceil(left + spacing * (axesList.length - 1) + rightSpace), Math.ceil(textWidth(noteText) + 24));
   const x = (i: number) => left + i * spacing;
 
   const valueMin = values.length ? Math.min(...values) : 0;
@@ -110,7 +113,7 @@ export function parallelCoordinates(trials: Trial[], parameters: Record<string, 
     })
     .join('\n');
   const note =
-    `<text x="${left}" y="${H - 16}">${done.length} finished trial${done.length === 1 ? '' : 's'}; line colour: ${esc(metric)} ` +
-    `(<tspan fill="hsl(240,75%,45%)">blue</tspan> lowest, <tspan fill="hsl(0,75%,45%)">red</tspan> highest); log scale for log-uniform parameters</text>`;
+    `<text x="12" y="${H - 16}">${done.length} finished trial${done.length === 1 ? '' : 's'}; line colour: ${esc(metric)} ` +
+    `(<tspan fill="hsl(240,75%,45%)">blue</tspan> lowest, <tspan fill="hsl(0,75%,45%)">red</tspan> highest)${hasLog ? '; log scale for log-uniform parameters' : ''}</text>`;
   return svgDocument('parallel coordinates', `${lines}\n${axisSvg}\n${note}\n`, W, H);
 }
