@@ -38,13 +38,13 @@ export const chipLoopCommand: CommandModule<object, Args> = {
       .option('train', { type: 'string', default: 'yinyang:train', describe: 'training data: yinyang:<split> or a CSV' })
       .option('validation', { type: 'string', default: 'yinyang:validation', describe: 'data selecting the best epoch (on the chip)' })
       .option('test', { type: 'string', default: 'yinyang:test', describe: 'data the chosen weights are tested on (on the chip)' })
-      .option('epochs', { type: 'number', demandOption: true })
+      .option('epochs', { type: 'number', demandOption: true, describe: 'epochs of chip-in-the-loop training' })
       .option('batch', { type: 'number', describe: 'default: the model\'s training batch, else 22' })
       .option('lr', { type: 'number', describe: 'Adam learning rate (default: the model\'s training setting)' })
       .option('seed', { type: 'number', default: 0, describe: 'data order' })
       .option('out', { type: 'string', demandOption: true, describe: 'MODEL.json: the weights the chip runs at the best epoch' })
       .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch' })
-      .option('quiet', { type: 'boolean', default: false })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' })
       .strict() as never,
   handler: async (args) => {
     const out = outputFile('out', args.out);

@@ -20,7 +20,7 @@ export const evalCommand: CommandModule<object, Args> = {
   describe: 'Accuracy, loss, confusion matrix and spikes per sample of a model',
   builder: (y) =>
     withBackend(y)
-      .option('model', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json to evaluate' })
       .option('split', { type: 'string', default: 'test', describe: 'canonical Yin-Yang split: train | validation | test' })
       .option('data', { type: 'string', describe: 'CSV of features in [0,1] and a label column (instead of --split)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })

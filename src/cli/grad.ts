@@ -16,7 +16,7 @@ export const gradCommand: CommandModule<object, Args> = {
   describe: 'Loss, first spikes and EventProp weight gradients of one batch of input spike trains',
   builder: (y) =>
     withBackend(y)
-      .option('model', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json whose gradients to compute' })
       .option('batch', { type: 'string', demandOption: true, describe: 'BATCH.json: {"steps", "inputs", "samples": [{"spikes": [[input, step], ...], "label"}]}' })
       .option('out', { type: 'string', describe: 'GRADS.json (default: stdout)' })
       .strict() as never,

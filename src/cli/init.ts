@@ -12,7 +12,7 @@ export const initCommand: CommandModule<object, TrainArgs & { classes: number; o
   builder: (y) =>
     trainOptions(y)
       .option('classes', { type: 'number', default: 3, describe: 'output neurons' })
-      .option('out', { type: 'string', demandOption: true }) as never,
+      .option('out', { type: 'string', demandOption: true, describe: 'MODEL.json to write (the only file written)' }) as never,
   handler: (args) => {
     const { classes, ...rest } = args;
     if (!Number.isInteger(classes) || classes < 2) throw new UserError(`--classes: expected an integer of at least 2 (one output neuron per class), got '${classes}'`);

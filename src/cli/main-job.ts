@@ -25,9 +25,9 @@ export const mainCommand: CommandModule<object, TrainArgs & { configDir: string 
       .option('out', {
         type: 'string',
         default: 'results/run/main/model.json',
-        describe: 'the float32 model; beside it: model-int8.json, metrics-int8.csv, summary.json (and OUT.ckpt.json while training)',
+        describe: 'the float32 model; beside it go model-int8.json, metrics-int8.csv/.svg and summary.json (and OUT.ckpt.json while training)',
       })
-      .option('log', { type: 'string', default: 'results/run/main/metrics.csv', describe: 'metrics CSV of the float32 training, rewritten after each epoch' })
+      .option('log', { type: 'string', default: 'results/run/main/metrics.csv', describe: 'metrics CSV of the float32 training, with its training curves beside it (.svg)' })
       .option('config-dir', { type: 'string', default: 'results/run/main/chip-int8', describe: 'where the int8 export (SpiNNaker2 config directory) goes' }) as never,
   handler: async (args) => {
     const { configDir: dir, 'config-dir': _alias, ...trainArgs } = args as TrainArgs & { configDir: string; 'config-dir'?: string };

@@ -23,7 +23,7 @@ const nirExport: CommandModule<object, ExportArgs> = {
   describe: 'Write a model as a NIR graph (HDF5): Input -> (Linear -> CubaLIF) per layer -> Output',
   builder: (y) =>
     y
-      .option('model', { type: 'string', demandOption: true })
+      .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json to export (a quantised model exports its dequantised weights)' })
       .option('out', { type: 'string', demandOption: true, describe: 'the .nir file to write' })
       .option('convention', { type: 'string', default: 's2prop', describe: 'discretisation of the neuron constants: s2prop (exponential) | snntorch (forward Euler, dt 1e-4 s)' })
       .strict() as never,

@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
 import { percent, table } from '../report/format.js';
+import { formatValue, workerEventLine } from '../report/sweep-log.js';
 import { historyPlot, importancePlot, parallelCoordinates, parameterImportance } from '../report/svg-plots.js';
 import { openStore } from '../sweep/store/open-store.js';
 import { redactUrl } from '../sweep/store/postgres-store.js';
@@ -16,20 +17,25 @@ import { runStackedWorker } from '../sweep/stacked-worker.js';
 import { runWorker, trialConfig, type WorkerOptions } from '../sweep/worker.js';
 import { train } from '../train/trainer.js';
 import { CANONICAL_DATA } from '../data/sources.js';
-import { positiveInt, startBackend } from './common.js';
+import { positiveInt, startBackend, withBackend } from './common.js';
+import { PARENT_PID_ENV, exitWithParent } from '../sweep/parent-watch.js';
 
-interface Args {
-  action: string;
-  space?: string;
-  study: string;
+/** Flags every action takes: where the study is. */
+interface StudyArgs {
+  study?: string;
   name: string;
+}
+
+interface RunArgs extends StudyArgs {
+  space: string;
   workers: number;
   backend: string;
   staleAfter: number;
-  out?: string;
-  repeatBest?: number;
   stack: number;
 }
+
+/** The environment variable a `--study` may come from (how `sweep run` hands it to its workers). */
+export const STUDY_ENV = 'S2PROP_STUDY';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -39,11 +45,6 @@ export function bestTrial(trials: Trial[], space: SearchSpace): Trial | null {
   if (!done.length) return null;
   const sign = space.objective.direction === 'maximize' ? 1 : -1;
   return done.reduce((a, t) => (sign * t.value! > sign * a.value! ? t : a));
-}
-
-function formatValue(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
-  return JSON.stringify(v);
 }
 
 export function statusTable(trials: Trial[], space: SearchSpace): string {
@@ -60,16 +61,33 @@ export function statusTable(trials: Trial[], space: SearchSpace): string {
   return `${trials.length}/${space.budget.trials} trials: ${counts}; objective ${space.objective.direction} ${space.objective.metric}\n${table(['trial', 'state', 'value', 'epochs', ...names], rows)}`;
 }
 
-async function openExisting(args: Args): Promise<{ store: StudyStore; space: SearchSpace }> {
-  const store = openStore(args.study, { existing: true });
-  await store.open(args.name, undefined);
-  return { store, space: parseSpace(await store.space(), `${args.study} (study ${args.name})`) };
+/** The study store: `--study`, else the S2PROP_STUDY environment variable. */
+function studyTarget(args: StudyArgs): string {
+  const target = args.study ?? process.env[STUDY_ENV];
+  if (target === undefined || target.trim() === '') {
+    throw new UserError(`--study is required (a SQLite file or a postgres:// URL; or set ${STUDY_ENV}, which keeps a password out of the process list)`);
+  }
+  return target;
 }
 
-function spawnWorker(args: Args, index: number): Promise<number> {
+async function openExisting(args: StudyArgs): Promise<{ store: StudyStore; space: SearchSpace; target: string }> {
+  const target = studyTarget(args);
+  const store = openStore(target, { existing: true });
+  await store.open(args.name, undefined);
+  return { store, target, space: parseSpace(await store.space(), `${redactUrl(target)} (study ${args.name})`) };
+}
+
+/**
+ * A `sweep worker` child of `sweep run`. The study reaches it through the environment, not its command
+ * line (where `ps` would show a password in a postgres:// URL), with the parent's pid, so that it ends
+ * when the parent does (sweep/parent-watch.ts). Its stderr lines get a `[worker i]` prefix.
+ */
+function spawnWorker(args: RunArgs, target: string, index: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--no-wasm-dynamic-tiering', MAIN, 'sweep', 'worker', '--study', args.study, '--name', args.name, '--backend', args.backend, '--stale-after', String(args.staleAfter), '--stack', String(args.stack)], {
+    const argv = ['--no-wasm-dynamic-tiering', MAIN, 'sweep', 'worker', '--name', args.name, '--backend', args.backend, '--stale-after', String(args.staleAfter), '--stack', String(args.stack)];
+    const child = spawn(process.execPath, argv, {
       stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, [STUDY_ENV]: target, [PARENT_PID_ENV]: String(process.pid) },
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => process.stderr.write(d.replace(/^(?=.)/gm, `[worker ${index}] `)));
     child.on('close', (code) => resolve(code ?? 1));
@@ -83,101 +101,206 @@ function checkStack(stack: number, space: { objective: { seeds?: number } }): vo
   }
 }
 
-export const sweepCommand: CommandModule<object, Args> = {
-  command: 'sweep <action>',
-  describe: 'Hyper-parameter sweeps: create | run | worker | status | best | export',
+function studyOptions<T>(y: import('yargs').Argv<T>) {
+  return y
+    .option('study', {
+      type: 'string',
+      describe: `study store: a SQLite file, or a postgres:// URL shared by workers on many machines (default: the ${STUDY_ENV} environment variable, which keeps a password out of the process list)`,
+    })
+    .option('name', { type: 'string', default: 'study', describe: 'study name within the store (one store holds many studies)' });
+}
+
+function workerOptions<T>(y: import('yargs').Argv<T>) {
+  return withBackend(studyOptions(y))
+    .option('stale-after', {
+      type: 'number',
+      default: 60,
+      describe: 'seconds without a heartbeat after which a running trial counts as abandoned and another worker re-runs it from epoch 1',
+    })
+    .option('stack', {
+      type: 'number',
+      default: 1,
+      describe: 'train up to this many trials of the same shape together in each worker, as one tensor program (1: one trial at a time)',
+    });
+}
+
+const SPACE_OPTION = { type: 'string', demandOption: true, describe: 'search space file (YAML or JSON): base settings, parameters, objective, budget, sampler, pruner' } as const;
+
+const createCommand: CommandModule<object, StudyArgs & { space: string }> = {
+  command: 'create',
+  describe: 'Create a study (or check that an existing one has this space), for workers to join',
+  builder: (y) => studyOptions(y).option('space', SPACE_OPTION) as never,
+  handler: async (args) => {
+    const target = studyTarget(args);
+    const space = loadSpaceFile(args.space);
+    const store = openStore(target);
+    await store.open(args.name, space);
+    await store.close();
+    process.stdout.write(`study '${args.name}' is ready in ${redactUrl(target)}; start workers with s2prop sweep worker\n`);
+  },
+};
+
+const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run',
+  describe: 'Create or join a study, run worker processes on this machine until it is done, print its status table',
   builder: (y) =>
-    y
-      .positional('action', { type: 'string', choices: ['create', 'run', 'worker', 'status', 'best', 'export'], demandOption: true })
-      .option('space', { type: 'string', describe: 'search space file (YAML or JSON), for create and run' })
-      .option('study', { type: 'string', demandOption: true, describe: 'study store: a SQLite file, or a postgres:// URL shared by workers on many machines' })
-      .option('name', { type: 'string', default: 'study', describe: 'study name within the store' })
-      .option('workers', { type: 'number', default: 1, describe: 'worker processes on this machine (run)' })
-      .option('backend', { type: 'string', default: 'auto' })
-      .option('stale-after', { type: 'number', default: 60, describe: 'seconds without a heartbeat after which a running trial is re-run' })
-      .option('out', { type: 'string', describe: 'folder for export (trials.csv, best-config.json)' })
-      .option('repeat-best', { type: 'number', describe: 're-train the best configuration with this many seeds (best)' })
-      .option('stack', { type: 'number', default: 1, describe: 'train up to this many trials of the same shape together in each worker, as one tensor program (run, worker)' })
-      .strict() as never,
+    workerOptions(y)
+      .option('space', SPACE_OPTION)
+      .option('workers', { type: 'number', default: 1, describe: 'worker processes to start on this machine' }) as never,
   handler: async (args) => {
     const stack = positiveInt('stack', args.stack);
-    if (args.action === 'run' || args.action === 'create') {
-      if (!args.space) throw new UserError(`sweep ${args.action}: --space is required (the search space file)`);
-      const space = loadSpaceFile(args.space);
-      if (args.action === 'run') checkStack(stack, space);
-      const store = openStore(args.study);
-      await store.open(args.name, space);
-      await store.close();
-      if (args.action === 'create') {
-        process.stdout.write(`study '${args.name}' is ready in ${redactUrl(args.study)}; start workers with s2prop sweep worker\n`);
-        return;
-      }
-      const workers = positiveInt('workers', args.workers);
-      const codes = await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(args, i)));
-      const { store: s, space: sp } = await openExisting(args);
-      process.stdout.write(statusTable(await s.trials(), sp) + '\n');
-      await s.close();
-      if (codes.some((c) => c !== 0)) throw new UserError(`sweep run: ${codes.filter((c) => c !== 0).length} worker(s) failed (see their messages above)`);
-      return;
-    }
+    const workers = positiveInt('workers', args.workers);
+    const target = studyTarget(args);
+    const space = loadSpaceFile(args.space);
+    checkStack(stack, space);
+    const store = openStore(target);
+    await store.open(args.name, space);
+    await store.close();
+    const codes = await Promise.all(Array.from({ length: workers }, (_, i) => spawnWorker(args, target, i)));
+    const { store: s, space: sp } = await openExisting(args);
+    process.stdout.write(statusTable(await s.trials(), sp) + '\n');
+    await s.close();
+    if (codes.some((c) => c !== 0)) throw new UserError(`sweep run: ${codes.filter((c) => c !== 0).length} worker(s) failed (see their messages above)`);
+  },
+};
+
+const workerCommand: CommandModule<object, RunArgs> = {
+  command: 'worker',
+  describe: 'Join an existing study and run its trials until none is left (start one per process, machine or GPU)',
+  builder: (y) => workerOptions(y) as never,
+  handler: async (args) => {
+    // A child of `sweep run` ends with its parent.
+    const parent = process.env[PARENT_PID_ENV];
+    if (parent !== undefined && /^\d+$/.test(parent)) exitWithParent(Number(parent));
+    const stack = positiveInt('stack', args.stack);
     const { store, space } = await openExisting(args);
     try {
-      if (args.action === 'worker') {
-        const backend = await startBackend(args.backend);
-        const deadline = space.budget.seconds ? Date.now() + space.budget.seconds * 1000 : undefined;
-        const options: WorkerOptions = {
-          store,
-          space,
-          backend,
-          staleAfterMs: args.staleAfter * 1000,
-          deadline,
-          onTrial: (e) => {
-            if (e.type === 'finish') process.stderr.write(`trial ${e.trial.number}: ${e.state}${e.value === null || e.value === undefined ? '' : `, ${space.objective.metric} ${formatValue(e.value)}`}\n`);
-          },
-        };
-        checkStack(stack, space);
-        const ran = await (stack > 1 ? runStackedWorker({ ...options, stack }) : runWorker(options));
-        process.stderr.write(`worker finished ${ran} trial(s)\n`);
-        return;
-      }
-      const trials = await store.trials();
-      if (args.action === 'status') {
-        process.stdout.write(statusTable(trials, space) + '\n');
-        return;
-      }
-      const best = bestTrial(trials, space);
-      if (!best) throw new UserError(`${args.study}: study ${args.name} has no complete trial yet`);
-      const config = trialConfig(space, best.params, `best trial ${best.number}`);
-      if (args.action === 'best') {
-        process.stdout.write(`best trial ${best.number}: ${space.objective.metric} ${formatValue(best.value)}\n${toJsonText(best.params)}`);
-        if (args.repeatBest !== undefined) {
-          const k = positiveInt('repeat-best', args.repeatBest);
-          const backend = await startBackend(args.backend);
-          const accs: number[] = [];
-          for (let seed = 0; seed < k; seed++) {
-            const r = await train({ config: { ...config, seed }, data: CANONICAL_DATA, backend });
-            accs.push(r.test.accuracy);
-            process.stderr.write(`seed ${seed}: validation ${percent(r.validation.accuracy)}, test ${percent(r.test.accuracy)}\n`);
-          }
-          const mean = accs.reduce((a, b) => a + b, 0) / k;
-          const std = k > 1 ? Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1)) : 0;
-          process.stdout.write(`best configuration, ${k} seeds: test accuracy ${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)} %\n`);
-        }
-        return;
-      }
-      // export
-      if (!args.out) throw new UserError('sweep export: --out is required (a folder)');
-      const names = Object.keys(space.parameters);
-      const rows = trials.map((t) => ({ number: t.number, state: t.state, value: t.value, epochs: t.intermediate.length, worker: t.worker, ...Object.fromEntries(names.map((n) => [n, JSON.stringify(t.params[n])])) }));
-      writeFileAtomic(join(args.out, 'trials.csv'), Papa.unparse(rows, { newline: '\n' }) + '\n');
-      writeFileAtomic(join(args.out, 'best-config.json'), toJsonText(config));
-      const metric = space.objective.metric;
-      writeFileAtomic(join(args.out, 'history.svg'), historyPlot(trials, metric, space.objective.direction === 'maximize'));
-      writeFileAtomic(join(args.out, 'parallel-coordinates.svg'), parallelCoordinates(trials, space.parameters, metric));
-      writeFileAtomic(join(args.out, 'importance.svg'), importancePlot(parameterImportance(trials, space.parameters)));
-      process.stdout.write(`wrote trials.csv, best-config.json (for s2prop train --config), history.svg, parallel-coordinates.svg, importance.svg to ${args.out}\n`);
+      const backend = await startBackend(args.backend);
+      const deadline = space.budget.seconds ? Date.now() + space.budget.seconds * 1000 : undefined;
+      const options: WorkerOptions = {
+        store,
+        space,
+        backend,
+        staleAfterMs: args.staleAfter * 1000,
+        deadline,
+        onTrial: (e) => process.stderr.write(workerEventLine(e, space.objective.metric) + '\n'),
+      };
+      checkStack(stack, space);
+      const ran = await (stack > 1 ? runStackedWorker({ ...options, stack }) : runWorker(options));
+      process.stderr.write(`worker finished ${ran} trial(s)\n`);
     } finally {
       await store.close();
     }
   },
+};
+
+const statusCommand: CommandModule<object, StudyArgs> = {
+  command: 'status',
+  describe: "Print the study's trials (state, value, epochs, parameters; * marks the best) and their counts",
+  builder: (y) => studyOptions(y) as never,
+  handler: async (args) => {
+    const { store, space } = await openExisting(args);
+    try {
+      process.stdout.write(statusTable(await store.trials(), space) + '\n');
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+const bestCommand: CommandModule<object, StudyArgs & { repeatBest?: number; backend: string }> = {
+  command: 'best',
+  describe: 'Print the best complete trial and its parameters; optionally re-train its configuration with several seeds',
+  builder: (y) =>
+    withBackend(studyOptions(y)).option('repeat-best', {
+      type: 'number',
+      describe: 're-train the best configuration with seeds 0..N-1 on the canonical data and print the mean ± std test accuracy',
+    }) as never,
+  handler: async (args) => {
+    const { store, space, target } = await openExisting(args);
+    try {
+      const best = bestTrial(await store.trials(), space);
+      if (!best) throw new UserError(`${redactUrl(target)}: study ${args.name} has no complete trial yet`);
+      const config = trialConfig(space, best.params, `best trial ${best.number}`);
+      process.stdout.write(`best trial ${best.number}: ${space.objective.metric} ${formatValue(best.value)}\n${toJsonText(best.params)}`);
+      if (args.repeatBest === undefined) return;
+      const k = positiveInt('repeat-best', args.repeatBest);
+      const backend = await startBackend(args.backend);
+      const accs: number[] = [];
+      for (let seed = 0; seed < k; seed++) {
+        const r = await train({ config: { ...config, seed }, data: CANONICAL_DATA, backend });
+        accs.push(r.test.accuracy);
+        process.stderr.write(`seed ${seed}: validation ${percent(r.validation.accuracy)}, test ${percent(r.test.accuracy)}\n`);
+      }
+      const mean = accs.reduce((a, b) => a + b, 0) / k;
+      const std = k > 1 ? Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / (k - 1)) : 0;
+      process.stdout.write(`best configuration, ${k} seeds: test accuracy ${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)} %\n`);
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** What `sweep export --out` writes, in the order its message lists them. */
+export const EXPORT_FILES = ['trials.csv', 'best-config.json', 'history.svg', 'parallel-coordinates.svg', 'importance.svg'] as const;
+
+const exportCommand: CommandModule<object, StudyArgs & { out: string }> = {
+  command: 'export',
+  describe: 'Write the trials as CSV, the best configuration as a training config, and the sweep plots (SVG)',
+  builder: (y) =>
+    studyOptions(y).option('out', {
+      type: 'string',
+      demandOption: true,
+      describe:
+        'folder to write (created when missing; files of these names replaced): trials.csv (every trial: number, state, value, epochs, worker, parameters), ' +
+        'best-config.json (the best trial as a config for s2prop train --config), history.svg (objective per trial and best so far), ' +
+        'parallel-coordinates.svg (parameters and objective per trial) and importance.svg (|rank correlation| of each parameter with the objective)',
+    }) as never,
+  handler: async (args) => {
+    const out = args.out;
+    const { store, space, target } = await openExisting(args);
+    try {
+      const trials = await store.trials();
+      const best = bestTrial(trials, space);
+      if (!best) throw new UserError(`${redactUrl(target)}: study ${args.name} has no complete trial yet`);
+      const config = trialConfig(space, best.params, `best trial ${best.number}`);
+      const names = Object.keys(space.parameters);
+      const rows = trials.map((t) => ({ number: t.number, state: t.state, value: t.value, epochs: t.intermediate.length, worker: t.worker, ...Object.fromEntries(names.map((n) => [n, JSON.stringify(t.params[n])])) }));
+      const metric = space.objective.metric;
+      const files: Record<(typeof EXPORT_FILES)[number], string> = {
+        'trials.csv': Papa.unparse(rows, { newline: '\n' }) + '\n',
+        'best-config.json': toJsonText(config),
+        'history.svg': historyPlot(trials, metric, space.objective.direction === 'maximize'),
+        'parallel-coordinates.svg': parallelCoordinates(trials, space.parameters, metric),
+        'importance.svg': importancePlot(parameterImportance(trials, space.parameters)),
+      };
+      for (const name of EXPORT_FILES) writeFileAtomic(join(out, name), files[name]);
+      process.stdout.write(`wrote ${EXPORT_FILES.join(', ')} to ${out} (best-config.json is for s2prop train --config)\n`);
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+export const sweepCommand: CommandModule = {
+  command: 'sweep',
+  describe: 'Hyper-parameter sweeps: create | run | worker | status | best | export (s2prop sweep <action> --help)',
+  builder: (y) =>
+    y
+      .command(createCommand)
+      .command(runCommand)
+      .command(workerCommand)
+      .command(statusCommand)
+      .command(bestCommand)
+      .command(exportCommand)
+      .demandCommand(1, 'sweep: expected an action: create, run, worker, status, best or export (see s2prop sweep --help)')
+      .strict()
+      .fail((msg, err) => {
+        if (err) throw err;
+        // The suggestion alone ("Did you mean run?") would not say which word was not an action.
+        const typed = (y.parsed ? (y.parsed.argv._ as unknown[]) : [])[1];
+        if (/^Did you mean/.test(msg) && typed !== undefined) throw new UserError(`sweep: unknown action '${String(typed)}'. ${msg}`);
+        throw new UserError(msg);
+      }),
+  handler: () => {},
 };

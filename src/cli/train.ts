@@ -8,7 +8,8 @@ import { loadModel, saveModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { mergeSettings, modelSettings, resolveConfig, type TrainConfig } from '../model/train-config.js';
 import { evaluationReport, percent } from '../report/format.js';
-import { writeMetricsCsv } from '../report/metrics-csv.js';
+import { curvesPath, writeTrainingLog } from '../report/training-log.js';
+import { checkFileOutput } from '../io/output-paths.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { outputFile, startBackend, withBackend } from './common.js';
 import { epochReporter } from './progress.js';
@@ -111,7 +112,10 @@ export function dataFromArgs(args: { train?: string; validation?: string; test?:
 /** Train, log, save: shared by `train` and the main job. */
 export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   outputFile('out', args.out);
-  if (args.log !== undefined) outputFile('log', args.log);
+  if (args.log !== undefined) {
+    const curves = curvesPath(outputFile('log', args.log));
+    checkFileOutput(`--log ${args.log} (its curves ${curves})`, curves);
+  }
   const initPath = initModelPath(args);
   const init = initPath === undefined ? undefined : { path: initPath, model: loadModel(initPath) };
   const config = trainConfigFromArgs(args, init?.model);
@@ -138,13 +142,14 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     resume: args.resume,
     init,
     onProgress: (p) => {
+      if (args.resume && !announced && p.type === 'start') process.stderr.write(`resuming from ${args.out}.ckpt.json: ${p.epoch - 1} of ${p.epochs} epochs done, continuing with epoch ${p.epoch}\n`);
       announce();
       report(p);
-      if (p.type === 'epoch' && args.log) writeMetricsCsv(args.log, p.history);
+      if (p.type === 'epoch' && args.log) writeTrainingLog(args.log, p.history);
     },
   });
   saveModel(args.out, result.model);
-  if (args.log) writeMetricsCsv(args.log, result.history);
+  if (args.log) writeTrainingLog(args.log, result.history);
   // The model holds the run's result: its checkpoint is only for --resume of an unfinished run.
   if (!args.keepCheckpoint) rmSync(checkpointPath, { force: true });
   process.stdout.write(
@@ -159,8 +164,8 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     .option('preset', { type: 'string', default: 'twin', describe: 'twin (on-chip twin settings) | exact (exact-EventProp settings)' })
     .option('config', { type: 'string', describe: 'JSON file of settings overriding the preset' })
     .option('seed', { type: 'number', describe: 'seed for initialisation and shuffling' })
-    .option('epochs', { type: 'number' })
-    .option('batch', { type: 'number' })
+    .option('epochs', { type: 'number', describe: 'epochs to train (with --resume: the total; a finished run can be extended when it kept its checkpoint, --keep-checkpoint)' })
+    .option('batch', { type: 'number', describe: 'training samples per batch' })
     .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 120 or 100,50' })
     .option('init', {
       type: 'string',
@@ -172,7 +177,7 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
     .option('train', { type: 'string', describe: 'training CSV (default: canonical Yin-Yang)' })
     .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
     .option('test', { type: 'string', describe: 'test CSV, reported at the end' })
-    .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch' })
+    .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch, and beside it the training curves (loss and accuracy per epoch) as SVG: same name, .svg' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.ckpt.json (written after every epoch)' })
     .option('keep-checkpoint', { type: 'boolean', default: false, describe: 'keep OUT.ckpt.json after a successful run (by default it is removed once OUT is written)' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' });
@@ -181,7 +186,7 @@ export function trainOptions<T>(y: import('yargs').Argv<T>) {
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Train on the tensor engine; any setting can be overridden: --optimizer.lr 0.003 --loss.xi 1 --encoding.tMin 2 ...',
-  builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write' }) as never,
+  builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write (and OUT.ckpt.json, the checkpoint, after every epoch)' }) as never,
   handler: async (args) => {
     await runTraining(args);
   },

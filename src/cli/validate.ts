@@ -142,9 +142,9 @@ export const validateCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withBackend(y)
       .option('model', { type: 'string', demandOption: true, describe: 'MODEL.json the export was made from (checked against the hash export.json records)' })
-      .option('config', { type: 'string', demandOption: true, describe: 'config directory written by s2prop export' })
+      .option('config', { type: 'string', demandOption: true, describe: 'config directory (s2prop export) the chip simulator runs' })
       .option('split', { type: 'string', describe: 'canonical Yin-Yang split (default test)' })
-      .option('data', { type: 'string', describe: 'a CSV of features and labels instead of a canonical split' })
+      .option('data', { type: 'string', describe: 'CSV of features in [0,1] and a label column (instead of --split)' })
       .option('min-agreement', {
         type: 'number',
         default: 100,

@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import type { TrainConfig } from '../model/train-config.js';
 import { stackKey, trainStacked, type StackedTrial } from '../train/stacked-trainer.js';
 import type { EpochMetrics, TrainResult } from '../train/trainer.js';
-import type { Trial } from './types.js';
+import type { ClaimedTrial, Trial } from './types.js';
 import { trialConfig, workerSettings, type WorkerOptions } from './worker.js';
 
 export interface StackedWorkerOptions extends WorkerOptions {
@@ -13,7 +13,7 @@ export interface StackedWorkerOptions extends WorkerOptions {
 
 /** A claimed trial with its training config. */
 interface Claimed {
-  trial: Trial;
+  trial: ClaimedTrial;
   config: TrainConfig;
 }
 
@@ -52,7 +52,9 @@ export async function runStackedWorker(o: StackedWorkerOptions): Promise<number>
     release(trial);
     if (await store.finish(trial.number, worker, state, value, attrs)) {
       if (state !== 'failed') ran++;
-      o.onTrial?.({ type: 'finish', trial, state, value });
+      const epochs = typeof attrs.epochs === 'number' ? attrs.epochs : 0;
+      const error = typeof attrs.error === 'string' ? { error: attrs.error } : {};
+      o.onTrial?.({ type: 'finish', worker, trial, state, value, epochs, ...error });
     }
   };
 
@@ -91,7 +93,7 @@ export async function runStackedWorker(o: StackedWorkerOptions): Promise<number>
   /** A trial as the stacked trainer runs it: reports, pruning, and its end. */
   const stacked = (c: Claimed, started: Map<StackedTrial, Running>, stackSize: number): StackedTrial => {
     const { trial } = c;
-    o.onTrial?.({ type: 'start', trial });
+    o.onTrial?.({ type: 'start', worker, trial });
     const st: StackedTrial = {
       config: c.config,
       afterEpoch: async (m: EpochMetrics, history: EpochMetrics[]) => {
@@ -123,6 +125,7 @@ export async function runStackedWorker(o: StackedWorkerOptions): Promise<number>
       training--;
       if (s.lost) {
         release(s.claimed.trial);
+        o.onTrial?.({ type: 'lost', worker, trial: s.claimed.trial });
         return;
       }
       const values = result.history.map((h) => h[metric]);

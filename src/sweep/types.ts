@@ -41,6 +41,19 @@ export interface Trial {
   attrs: Record<string, unknown>;
 }
 
+/** A trial as `claim` returns it: new, or taken over from a worker that stopped sending heartbeats. */
+export interface ClaimedTrial extends Trial {
+  /** Present when the claim took over a stale running trial (it restarts from epoch 1). */
+  takenOver?: {
+    /** The worker that held it. */
+    worker: string | null;
+    /** Its last heartbeat (milliseconds since the epoch, on the store's clock), if any. */
+    heartbeatAt: number | null;
+    /** Epochs it had reported, now discarded. */
+    epochs: number;
+  };
+}
+
 /** What a sampler proposes from the study's trials so far. */
 export type Propose = (trials: Trial[]) => Params;
 
@@ -62,8 +75,9 @@ export interface StudyStore {
   /**
    * Atomically (across processes and machines): take over a stale running trial, else create a new one
    * with `propose(trials)` while fewer than `maxTrials` exist; null when there is nothing left to run.
+   * A trial taken over says so, and from whom (`ClaimedTrial.takenOver`).
    */
-  claim(opts: ClaimOptions): Promise<Trial | null>;
+  claim(opts: ClaimOptions): Promise<ClaimedTrial | null>;
   /** Refresh the heartbeat; false when the trial is no longer this worker's (it was taken over). */
   heartbeat(number: number, worker: string): Promise<boolean>;
   /** Append an epoch's objective; false when the trial is no longer this worker's. */

@@ -7,7 +7,17 @@ import { trainSeeds } from './multi-seed.js';
 import { makePruner } from './pruner/index.js';
 import { makeSampler } from './sampler/index.js';
 import { paramsToSettings, type SearchSpace } from './space/space-file.js';
-import type { StudyStore, Trial } from './types.js';
+import type { ClaimedTrial, StudyStore, Trial } from './types.js';
+
+/**
+ * What a worker reports as it goes (the CLI prints it): a trial it claimed (new, or taken over from a
+ * worker whose heartbeats stopped: `trial.takenOver`), a trial it finished, and a trial it lost because
+ * another worker took it over meanwhile (its own heartbeats were late).
+ */
+export type WorkerEvent =
+  | { type: 'start'; worker: string; trial: ClaimedTrial }
+  | { type: 'finish'; worker: string; trial: Trial; state: 'complete' | 'pruned' | 'failed'; value: number | null; epochs: number; error?: string }
+  | { type: 'lost'; worker: string; trial: Trial };
 
 export interface WorkerOptions {
   store: StudyStore;
@@ -21,7 +31,7 @@ export interface WorkerOptions {
   heartbeatMs?: number;
   /** Stop claiming new trials after this time (milliseconds since the epoch). */
   deadline?: number;
-  onTrial?: (event: { type: 'start' | 'finish'; trial: Trial; state?: string; value?: number | null }) => void;
+  onTrial?: (event: WorkerEvent) => void;
 }
 
 export function defaultWorkerName(): string {
@@ -69,7 +79,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, staleAfterMs / 4)));
       continue;
     }
-    o.onTrial?.({ type: 'start', trial });
+    o.onTrial?.({ type: 'start', worker, trial });
     const beat = setInterval(() => void store.heartbeat(trial.number, worker).catch(() => {}), heartbeatMs);
     const t0 = performance.now();
     try {
@@ -90,7 +100,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
           return false;
         },
       });
-      if (lost) continue;
+      if (lost) {
+        o.onTrial?.({ type: 'lost', worker, trial });
+        continue;
+      }
       // Each seed's value as a one-seed trial would have it (best epoch, or last epoch when pruned).
       const seedValues = runs.map((r) => {
         const values = r.history.map((h) => h[metric]);
@@ -109,13 +122,14 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       };
       if (await store.finish(trial.number, worker, pruned ? 'pruned' : 'complete', value, attrs)) {
         ran++;
-        o.onTrial?.({ type: 'finish', trial, state: pruned ? 'pruned' : 'complete', value });
+        o.onTrial?.({ type: 'finish', worker, trial, state: pruned ? 'pruned' : 'complete', value, epochs: history.length });
       }
     } catch (err) {
       // A parameter combination the training refuses (an impossible setting) fails that trial only.
       if (!(err instanceof UserError)) throw err;
-      await store.finish(trial.number, worker, 'failed', null, { error: err.message });
-      o.onTrial?.({ type: 'finish', trial, state: 'failed', value: null });
+      if (await store.finish(trial.number, worker, 'failed', null, { error: err.message })) {
+        o.onTrial?.({ type: 'finish', worker, trial, state: 'failed', value: null, epochs: 0, error: err.message });
+      }
     } finally {
       clearInterval(beat);
     }

@@ -90,13 +90,13 @@ export interface CliResult {
 /**
  * Run `node dist/cli/main.js ...args` in `cwd`. Asynchronous (not spawnSync) so that a suite's
  * `describe.concurrent` tests keep both cores busy: vitest gives a 2-core machine one worker, and each
- * run spends most of its ~0.8 s loading TensorFlow.js.
+ * run spends most of its ~0.8 s loading TensorFlow.js. `env` is added to this process's environment.
  */
-export function runCli(args: string[], cwd: string): Promise<CliResult> {
+export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 60_000,
     });

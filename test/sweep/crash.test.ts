@@ -82,6 +82,8 @@ async function killMidTrialThenRestart(target: string, name: string): Promise<vo
   // A new worker finishes the study, taking over the dead worker's trial once its heartbeat is stale.
   const r = await runCli(['sweep', 'worker', '--study', target, '--name', name, '--backend', 'wasm', '--stale-after', '2'], dir);
   expect(r.status, r.stderr).toBe(0);
+  // It says so: which trial, from which worker (the victim's host:pid), and what is discarded.
+  expect(r.stderr).toMatch(new RegExp(`^trial ${killedIn!.number} taken over by \\S+:\\d+ from \\S+:${victim.pid} \\(no heartbeat for \\d+ s; its \\d+ epochs? (is|are) discarded, it restarts at epoch 1\\)`, 'm'));
   expectAllFinishedOnce(await setup.trials(), trials, epochs);
   await setup.close();
 }

@@ -27,8 +27,13 @@ describe('sweep through the CLI', () => {
   it('grid sweep of 4 trials: status, best and export (CSV, training config, SVG plots)', async () => {
     const dir = freshDir();
     writeFileSync(join(dir, 'space.yaml'), SPACE);
-    const table = await runCliOk(['sweep', 'run', '--space', 'space.yaml', '--study', 'study.db', '--workers', '2', '--backend', 'wasm'], dir);
-    expect(table).toContain('4/4 trials: 4 complete');
+    const run = await runCli(['sweep', 'run', '--space', 'space.yaml', '--study', 'study.db', '--workers', '2', '--backend', 'wasm'], dir);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('4/4 trials: 4 complete');
+    // Each trial's start and end, by a named worker (host:pid), prefixed with the child's index.
+    const starts = run.stderr.match(/^\[worker [01]\] trial [0-3] started by \S+:\d+: optimizer\.lr 0\.00[14]\d*, loss\.xi 1(\.5)?$/gm) ?? [];
+    expect(starts, run.stderr).toHaveLength(4);
+    expect(run.stderr.match(/^\[worker [01]\] trial [0-3] complete \(\S+:\d+, 2 epochs\): validationAccuracy 0\.\d+$/gm) ?? [], run.stderr).toHaveLength(4);
     await runCliOk(['sweep', 'export', '--study', 'study.db', '--out', 'out'], dir);
     const csv = Papa.parse<Record<string, string>>(readFileSync(join(dir, 'out/trials.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
     // the grid: every combination exactly once (hand count: 2 x 2)
@@ -41,7 +46,8 @@ describe('sweep through the CLI', () => {
       const svg = readFileSync(join(dir, 'out', f), 'utf8');
       expect(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>')).toBe(true);
     }
-    expect(readFileSync(join(dir, 'out/history.svg'), 'utf8').match(/<circle/g)).toHaveLength(4);
+    // one dot per trial (the legend's markers are smaller)
+    expect(readFileSync(join(dir, 'out/history.svg'), 'utf8').match(/<circle [^>]*r="4"/g)).toHaveLength(4);
     // the exported config trains as it is
     await runCliOk(['train', '--config', 'out/best-config.json', '--epochs', '1', '--quiet', '--out', 'm.json', '--backend', 'wasm'], dir);
   });
@@ -53,6 +59,23 @@ describe('sweep through the CLI', () => {
     expectUserError(await runCli(['sweep', 'worker', '--study', 'study.db', '--name', 'x'], dir), "there is no study 'x'");
     writeFileSync(join(dir, 'bad.yaml'), SPACE.replace('high', 'x').replace('type: grid', 'type: annealing'));
     expectUserError(await runCli(['sweep', 'run', '--space', 'bad.yaml', '--study', 's.db'], dir), 'bad.yaml');
+  });
+});
+
+describe('PostgreSQL URLs', () => {
+  it("sslmode=require: pg's ten-line SECURITY WARNING folds into the one error line (no server needed: port 1 refuses)", async () => {
+    const r = await runCli(['sweep', 'status', '--study', 'postgres://u:secret@127.0.0.1:1/x?sslmode=require'], freshDir());
+    const line = expectUserError(r, 'postgres://u:***@127.0.0.1:1/x?sslmode=require', 'cannot connect', 'sslmode=require is verify-full to the pg driver');
+    expect(line).not.toContain('secret');
+  });
+  it('--study may come from S2PROP_STUDY; neither given is one line naming both', async () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'space.yaml'), SPACE);
+    await runCliOk(['sweep', 'create', '--space', 'space.yaml', '--study', 'env.db'], dir);
+    const r = await runCli(['sweep', 'status'], dir, { S2PROP_STUDY: 'env.db' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('0/4 trials');
+    expectUserError(await runCli(['sweep', 'status'], dir, { S2PROP_STUDY: '' }), '--study is required', 'S2PROP_STUDY');
   });
 });
 

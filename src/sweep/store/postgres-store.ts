@@ -1,9 +1,9 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { UserError } from '../../errors.js';
-import type { ClaimOptions, StudyStore, Trial, TrialState } from '../types.js';
+import type { ClaimedTrial, ClaimOptions, StudyStore, Trial, TrialState } from '../types.js';
 import { describeDifference } from './canonical-json.js';
-import { STORE_VERSION, checkFinalState, jsonText, rowToTrial, storedValue, withReport, type TrialRow } from './trial-row.js';
+import { STORE_VERSION, checkFinalState, jsonText, rowToTrial, staleInfo, storedValue, withReport, type StaleRow, type TrialRow } from './trial-row.js';
 
 /**
  * A study store in a PostgreSQL database, for workers on several machines. The tables are those of the
@@ -15,14 +15,18 @@ export class PostgresStore implements StudyStore {
   /** The connection URL without its password, for messages. */
   readonly target: string;
   private readonly pool: pg.Pool;
+  /** What became of the URL's sslmode, for connection errors (null: nothing to say). */
+  private readonly sslNote: string | null;
   private tablesReady: Promise<void> | null = null;
   private study: string | null = null;
   private closed = false;
 
   constructor(url: string, options: { connectTimeoutMs?: number; poolSize?: number } = {}) {
     this.target = redactUrl(url);
+    const ssl = explicitSslMode(url);
+    this.sslNote = ssl.note;
     this.pool = new pg.Pool({
-      connectionString: withDefaultUser(url),
+      connectionString: withDefaultUser(ssl.url),
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     });
@@ -53,7 +57,7 @@ export class PostgresStore implements StudyStore {
     this.study = study;
   }
 
-  async claim(opts: ClaimOptions): Promise<Trial | null> {
+  async claim(opts: ClaimOptions): Promise<ClaimedTrial | null> {
     const study = this.requireStudy();
     const staleAfterMs = Math.round(opts.staleAfterMs);
     return this.transaction(async (c) => {
@@ -62,8 +66,8 @@ export class PostgresStore implements StudyStore {
       // Take over the lowest-numbered stale trial. The UPDATE checks staleness again on the row's latest
       // version: a heartbeat or finish that commits in between makes it miss, and we look again.
       for (;;) {
-        const stale = await c.query<{ number: number }>(
-          `SELECT number FROM trials WHERE study = $1 AND ${STALE} ORDER BY number LIMIT 1`,
+        const stale = await c.query<StaleRow>(
+          `SELECT number, worker, heartbeat_at, intermediate FROM trials WHERE study = $1 AND ${STALE} ORDER BY number LIMIT 1`,
           [study, staleAfterMs],
         );
         if (stale.rowCount === 0) break;
@@ -72,7 +76,8 @@ export class PostgresStore implements StudyStore {
            WHERE study = $1 AND ${STALE} AND number = $4 RETURNING ${COLUMNS}`,
           [study, staleAfterMs, opts.worker, stale.rows[0].number],
         );
-        if (taken.rowCount === 1) return rowToTrial(taken.rows[0]);
+        // The row was stale when read and still is (the UPDATE re-checks it): nobody wrote in between.
+        if (taken.rowCount === 1) return { ...rowToTrial(taken.rows[0]), takenOver: staleInfo(stale.rows[0]) };
       }
       const n = Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM trials WHERE study = $1', [study])).rows[0].n);
       if (n >= opts.maxTrials) return null;
@@ -163,7 +168,7 @@ export class PostgresStore implements StudyStore {
     }).catch((err: unknown) => {
       this.tablesReady = null;
       const code = (err as { code?: string }).code ?? '';
-      if (/^(28|3D|3F|42501|08|57P)/.test(code)) throw new UserError(`${this.target}: cannot set up the study store (${oneLine(err)})`);
+      if (/^(28|3D|3F|42501|08|57P)/.test(code)) throw new UserError(`${this.target}: cannot set up the study store (${this.reason(err)})`);
       throw err;
     });
     return this.tablesReady;
@@ -174,7 +179,7 @@ export class PostgresStore implements StudyStore {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw new UserError(`${this.target}: cannot connect to the study store (${oneLine(err)})`);
+      throw new UserError(`${this.target}: cannot connect to the study store (${this.reason(err)})`);
     }
     try {
       const result = await fn(client);
@@ -201,6 +206,11 @@ export class PostgresStore implements StudyStore {
     });
   }
 
+  /** The driver's error on one line, with what became of the sslmode. */
+  private reason(err: unknown): string {
+    return this.sslNote ? `${oneLine(err)}; ${this.sslNote}` : oneLine(err);
+  }
+
   private requireStudy(): string {
     if (this.study === null) throw new Error('PostgresStore: open(study, space) must come first');
     return this.study;
@@ -221,6 +231,25 @@ export function withDefaultUser(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * The URL with `sslmode=prefer|require|verify-ca` written as `verify-full`, which is what the pg 8 driver
+ * does with them anyway, and the note to give with a connection error. pg says so itself in a ten-line
+ * SECURITY WARNING on stderr at every start, around the one-line error; with the mode spelled out it does
+ * not. A URL with `uselibpqcompat` (libpq's meanings) is left as it is.
+ */
+export function explicitSslMode(url: string): { url: string; note: string | null } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url, note: null };
+  }
+  const mode = u.searchParams.get('sslmode');
+  if (mode === null || u.searchParams.has('uselibpqcompat') || !['prefer', 'require', 'verify-ca'].includes(mode)) return { url, note: null };
+  u.searchParams.set('sslmode', 'verify-full');
+  return { url: u.toString(), note: `sslmode=${mode} is verify-full to the pg driver; add uselibpqcompat=true for libpq's meaning` };
 }
 
 /** The URL with its password (in the user part or a `password=` parameter) replaced by `***`. */

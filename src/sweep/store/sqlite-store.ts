@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { UserError } from '../../errors.js';
-import type { ClaimOptions, StudyStore, Trial, TrialState } from '../types.js';
+import type { ClaimedTrial, ClaimOptions, StudyStore, Trial, TrialState } from '../types.js';
 import { describeDifference } from './canonical-json.js';
-import { STORE_VERSION, checkFinalState, jsonText, rowToTrial, storedValue, withReport, type TrialRow } from './trial-row.js';
+import { STORE_VERSION, checkFinalState, jsonText, rowToTrial, staleInfo, storedValue, withReport, type StaleRow, type TrialRow } from './trial-row.js';
 
 /**
  * A study store in one SQLite file, shared by the processes of one machine: WAL mode, a busy timeout so
@@ -60,12 +60,16 @@ export class SqliteStore implements StudyStore {
     this.study = study;
   }
 
-  async claim(opts: ClaimOptions): Promise<Trial | null> {
+  async claim(opts: ClaimOptions): Promise<ClaimedTrial | null> {
     const study = this.requireStudy();
-    const claimOnce = (): Trial | null => {
+    const claimOnce = (): ClaimedTrial | null => {
       const now = Date.now();
-      const taken = this.sql.takeOverStale.get({ worker: opts.worker, now, study, cutoff: now - opts.staleAfterMs }) as TrialRow | undefined;
-      if (taken) return rowToTrial(taken);
+      // Inside one write transaction: the stale trial found is the one taken over.
+      const stale = this.sql.findStale.get(study, now - opts.staleAfterMs) as StaleRow | undefined;
+      if (stale) {
+        const taken = this.sql.takeOver.get(opts.worker, now, study, stale.number) as TrialRow;
+        return { ...rowToTrial(taken), takenOver: staleInfo(stale) };
+      }
       const { n } = this.sql.count.get(study) as { n: number };
       if (n >= opts.maxTrials) return null;
       const params = opts.propose(this.readTrials(study));
@@ -156,15 +160,13 @@ function prepare(db: Database.Database) {
     getSpace: db.prepare('SELECT space FROM studies WHERE name = ?'),
     count: db.prepare('SELECT count(*) AS n FROM trials WHERE study = ?'),
     allTrials: db.prepare(`SELECT ${COLUMNS} FROM trials WHERE study = ? ORDER BY number`),
-    // The lowest-numbered running trial whose heartbeat is older than the cutoff restarts from epoch 0.
-    takeOverStale: db.prepare(
-      `UPDATE trials SET worker = @worker, heartbeat_at = @now, intermediate = '[]'
-       WHERE study = @study AND number = (
-         SELECT number FROM trials
-         WHERE study = @study AND state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < @cutoff)
-         ORDER BY number LIMIT 1)
-       RETURNING ${COLUMNS}`,
+    // The lowest-numbered running trial whose heartbeat is older than the cutoff restarts from epoch 1.
+    findStale: db.prepare(
+      `SELECT number, worker, heartbeat_at, intermediate FROM trials
+       WHERE study = ? AND state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?)
+       ORDER BY number LIMIT 1`,
     ),
+    takeOver: db.prepare(`UPDATE trials SET worker = ?, heartbeat_at = ?, intermediate = '[]' WHERE study = ? AND number = ? RETURNING ${COLUMNS}`),
     insertTrial: db.prepare(
       `INSERT INTO trials (study, number, params, state, intermediate, worker, heartbeat_at, started_at, attrs)
        VALUES (?, ?, ?, 'running', '[]', ?, ?, ?, '{}') RETURNING ${COLUMNS}`,

@@ -1,4 +1,4 @@
-import type { Trial, TrialState } from '../types.js';
+import type { ClaimedTrial, Trial, TrialState } from '../types.js';
 
 /**
  * The study store format shared by the SQLite and PostgreSQL stores: its version, and how a row of the
@@ -43,6 +43,23 @@ export function rowToTrial(row: TrialRow): Trial {
     startedAt: Number(row.started_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     attrs: JSON.parse(row.attrs) as Trial['attrs'],
+  };
+}
+
+/** The columns of a stale trial read just before a claim takes it over. */
+export interface StaleRow {
+  number: number | string;
+  worker: string | null;
+  heartbeat_at: number | string | null;
+  intermediate: string;
+}
+
+/** What a claim tells about the stale trial it took over. */
+export function staleInfo(row: StaleRow): NonNullable<ClaimedTrial['takenOver']> {
+  return {
+    worker: row.worker,
+    heartbeatAt: row.heartbeat_at === null ? null : Number(row.heartbeat_at),
+    epochs: decodeIntermediate(row.intermediate).length,
   };
 }
 

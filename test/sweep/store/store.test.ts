@@ -190,9 +190,13 @@ function storeSuite(backend: Backend): void {
     // A fresh enough heartbeat is not taken over: b gets a new trial.
     const fresh = await b.claim({ worker: 'b', staleAfterMs: 60_000, maxTrials: 5, propose });
     expect(fresh?.number).toBe(1);
+    expect(fresh?.takenOver).toBeUndefined();
     // With staleAfterMs below the 40 ms since a's heartbeat, b takes trial 0 over (the lowest stale one).
     const taken = await b.claim({ worker: 'b', staleAfterMs: 10, maxTrials: 5, propose });
     expect(taken).toMatchObject({ number: 0, worker: 'b', state: 'running', params: { n: 0 }, intermediate: [] });
+    // ... and says from whom, with the epochs it discards
+    expect(taken!.takenOver).toEqual({ worker: 'a', heartbeatAt: expect.any(Number), epochs: 1 });
+    expect(taken!.takenOver!.heartbeatAt).toBeLessThan(taken!.heartbeatAt!);
     expect(taken!.heartbeatAt).toBeGreaterThanOrEqual(t!.heartbeatAt!);
     expect(await a.heartbeat(0, 'a')).toBe(false);
     expect(await a.report(0, 'a', 2, 0.4)).toBe(false);
