@@ -28,6 +28,8 @@ export function epochReporter(): (p: TrainProgress) => void {
         `calibrated start: exponents ${r.exponents.join(',')} (percentile rule ${r.exponentsRule.join(',')}), ` +
           `training errors ${r.errorsNearest} -> ${r.errors} of ${r.samples}, validation ${(100 * p.validationAccuracy).toFixed(2)} % (epoch 0)\n`,
       );
+    } else if (p.type === 'warning') {
+      return; // printed by the command, --quiet or not
     } else if (p.type === 'start') {
       epochs = p.epochs;
       if (tty) bar.start(p.batches, 0, { epoch: p.epoch, epochs, loss: '-', acc: '-' });

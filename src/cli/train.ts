@@ -142,6 +142,8 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     resume: args.resume,
     init,
     onProgress: (p) => {
+      // Warnings come before training starts, and even with --quiet.
+      if (p.type === 'warning') return void process.stderr.write(`warning: ${p.message}\n`);
       if (args.resume && !announced && p.type === 'start') process.stderr.write(`resuming from ${args.out}.ckpt.json: ${p.epoch - 1} of ${p.epochs} epochs done, continuing with epoch ${p.epoch}\n`);
       announce();
       report(p);

@@ -39,6 +39,31 @@ export function checkDatasetFits(ds: Dataset, features: string[] | number, class
   }
 }
 
+/**
+ * Every class 0..classes-1 should have samples in every split. A training set that skips a class (labels
+ * 0 and 2, no 1) trains an output neuron that never sees its class: refused when the classes come from
+ * the training set itself (`strict`), a warning when they are fixed by a model trained on from. A
+ * validation or test split without some class is legitimate (a small split), but its accuracy does not
+ * cover that class: a warning. Returns the warnings.
+ */
+export function classCoverage(sets: Record<Split, Dataset>, classes: number, strict: boolean): string[] {
+  const warnings: string[] = [];
+  for (const split of SPLITS) {
+    const ds = sets[split];
+    const seen = new Set<number>();
+    for (let i = 0; i < ds.count; i++) seen.add(ds.labels[i]);
+    const missing = Array.from({ length: classes }, (_, c) => c).filter((c) => !seen.has(c));
+    if (!missing.length) continue;
+    const which = `${missing.length === 1 ? 'class' : 'classes'} ${missing.join(', ')}`;
+    if (split === 'train' && strict) {
+      throw new UserError(`${ds.source}: column 'label' has no sample of ${which} (labels are ${[...seen].sort((a, b) => a - b).join(', ')}; every class 0..${classes - 1} needs training samples)`);
+    }
+    const use = split === 'train' ? 'the model trained on from has that output, which this training never trains' : split === 'validation' ? 'the validation accuracy that selects the epoch does not cover it' : 'the test accuracy does not cover it';
+    warnings.push(`${ds.source} (${split}) has no sample of ${which}: ${use}`);
+  }
+  return warnings;
+}
+
 /** Number of classes of a training set: the largest label plus one (at least 2). */
 export function classCount(ds: Dataset): number {
   let max = 1;

@@ -10,6 +10,14 @@ import { ModelSchema, type ModelFile } from './schema.js';
 /** Validate a parsed model object; `fileName` names it in error messages. */
 export function parseModel(data: unknown, fileName: string): ModelFile {
   const model = parseWith(ModelSchema, data, fileName);
+  // JSON holds doubles; the engine and the chip run float32, where 1e39 is Infinity.
+  model.layers.forEach((layer, l) =>
+    layer.weights.forEach((row, i) =>
+      row.forEach((w, j) => {
+        if (!Number.isFinite(Math.fround(w))) throw inFile(fileName, `layers[${l}].weights[${i}][${j}] is ${w}, which is not finite in float32 (expected |w| < 3.4e38)`);
+      }),
+    ),
+  );
   if (model.constants) {
     // The stored float32 constants are informative; a mismatch means the file was edited inconsistently.
     const c = neuronConstants(model.neuron);

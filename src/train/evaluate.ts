@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
+import { checkMemory } from '../engine/memory-estimate.js';
 import { networkFromModel } from '../engine/model-network.js';
 import type { EngineNetwork, ForwardTrace, StackedNetwork } from '../engine/network.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
@@ -201,6 +202,8 @@ export async function evaluateModel(model: ModelFile, dataSpec: string, batchSiz
   const ds = loadDataset(dataSpec);
   const enc = { steps: model.steps, ...model.encoding };
   checkDatasetFits(ds, model.features ?? modelInputs(model) - (enc.bias ? 1 : 0), modelOutputs(model));
+  const sizes = [modelInputs(model), ...model.layers.map((l) => l.weights[0].length)];
+  checkMemory({ sizes, steps: model.steps, batch: 0, evalBatch: batchSize, trials: 1 }, tf.getBackend(), `a ${sizes.join('-')} network at ${model.steps} steps`);
   const net = networkFromModel(model);
   const set = encodeSet(ds, enc);
   try {

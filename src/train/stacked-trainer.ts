@@ -13,7 +13,7 @@ import { scheduledLr } from './optimizer.js';
 import { readsPerBatch } from './readback.js';
 import { evaluateStacked } from './stacked-batch.js';
 import { StackedOptimizer } from './stacked-optimizer.js';
-import { epochMetrics, epochOrder, improves, selectedResult, type BestEpoch, type EpochMetrics, type TrainResult } from './trainer.js';
+import { checkTrainingMemory, epochMetrics, epochOrder, improves, selectedResult, type BestEpoch, type EpochMetrics, type TrainResult } from './trainer.js';
 
 /**
  * Several training runs of the same network shape trained together, as one tensor program: weights
@@ -131,6 +131,7 @@ export async function trainStacked(opts: StackedTrainOptions): Promise<TrainResu
       const { config } = trial;
       if (key === null) key = stackKey(config);
       if (stackKey(config) !== key) throw new Error(`a trial of shape ${stackKey(config)} cannot join a stack of ${key}`);
+      checkTrainingMemory(config, features.length + (config.encoding.bias ? 1 : 0), classes, capacity, opts.backend);
       const s = encodedFor(config);
       return {
         trial,

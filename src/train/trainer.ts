@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.js';
 import { epochOrder } from '../data/epoch-order.js';
-import { checkDatasetFits, classCount, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
+import { checkDatasetFits, classCount, classCoverage, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
+import { checkMemory } from '../engine/memory-estimate.js';
 import type { CalibrationReport } from '../chip/calibrated-rounding.js';
 import { quantiseModel } from '../chip/model-quantisation.js';
 import { dequantise, quantiseLayer } from '../chip/quantise.js';
@@ -25,6 +26,8 @@ export type EpochMetrics = Record<string, number>;
 export type TrainProgress =
   | { type: 'calibrated'; report: CalibrationReport & { data: string }; validationAccuracy: number }
   | { type: 'start'; epoch: number; epochs: number; batches: number }
+  /** Something legitimate but worth knowing about the run (a split without some class). */
+  | { type: 'warning'; message: string }
   /**
    * After each batch; with the running training loss and accuracy of the epoch only where reading them
    * per batch is free (cpu, wasm: `readsPerBatch`). GPU backends read the outcomes once per epoch.
@@ -172,6 +175,16 @@ export async function selectedResult(run: {
   }
 }
 
+/** Refuse, before any work, a network whose tensors cannot fit (memory-estimate.ts). */
+export function checkTrainingMemory(config: TrainConfig, inputs: number, classes: number, trials: number, backend: string): void {
+  const sizes = [inputs, ...config.hidden, classes];
+  checkMemory(
+    { sizes, steps: config.steps, batch: config.batch * trials, evalBatch: config.evalBatch * trials, trials },
+    backend,
+    `a ${sizes.join('-')} network at ${config.steps} steps${trials > 1 ? ` (${trials} stacked trials)` : ''}`,
+  );
+}
+
 /**
  * Train on the train split, select the epoch with the best validation accuracy (ties: lower validation
  * loss, then the earlier epoch), and report the test split for that model only.
@@ -186,6 +199,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const classes = opts.init ? modelOutputs(opts.init.model) : classCount(sets.train);
   for (const split of SPLITS) checkDatasetFits(sets[split], features, classes);
   const enc = { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: config.encoding.bias };
+  checkTrainingMemory(config, features.length + (enc.bias ? 1 : 0), classes, 1, opts.backend);
+  for (const message of classCoverage(sets, classes, !opts.init)) opts.onProgress?.({ type: 'warning', message });
   const trainSet = encodeSet(sets.train, enc);
   const validationSet = encodeSet(sets.validation, enc);
   let testSet: EncodedSet | undefined;
