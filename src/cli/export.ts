@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { checkExportDir, exportModel, writeExportDir, type ExportReport, type TrainingExport } from '../chip/export.js';
 import { exportPySpinnaker2 } from '../export/py-spinnaker2/export.js';
@@ -87,7 +88,14 @@ export function exportSummary(r: ExportReport): string {
 
 /** `--calibration`, else the model's training data, else the canonical Yin-Yang training split. */
 function calibrationData(flag: string | undefined, model: ModelFile): Dataset {
-  if (flag !== undefined) return loadDataset(flag);
+  if (flag !== undefined) {
+    // Choosing mantissas on the test split makes the test accuracy of the export an optimistic one.
+    const test = model.provenance?.data?.test;
+    if (flag === 'yinyang:test' || (test !== undefined && resolve(flag) === resolve(test))) {
+      process.stderr.write(`warning: --calibration ${flag} is the test split: the export's test accuracy will not be an unbiased estimate (calibrate on training data)\n`);
+    }
+    return loadDataset(flag);
+  }
   const spec = model.provenance?.data?.train ?? 'yinyang:train';
   try {
     return loadDataset(spec);

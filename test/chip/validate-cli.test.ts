@@ -104,6 +104,16 @@ describe.concurrent('export, simulate, validate', () => {
     expectUserError(await runCli([...args, '--min-agreement', '150'], dir), "--min-agreement: expected a percentage in [0, 100], got '150'");
   });
 
+  it('export --calibration on the test split (yinyang:test, or the CSV the model was tested on) warns that the test accuracy is then biased', async () => {
+    const dir = freshDir();
+    copyData(dir);
+    const r = await runCli(['export', '--model', model, '--quant', 'int8', '--calibration', 'yinyang:test', '--slots', '2', '--out', 'cfg'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("warning: --calibration yinyang:test is the test split: the export's test accuracy will not be an unbiased estimate");
+    const quiet = await runCli(['export', '--model', model, '--quant', 'int8', '--calibration', 'small.csv', '--slots', '2', '--out', 'cfg2'], dir);
+    expect(quiet.stderr).not.toContain('warning');
+  });
+
   it('export refuses an unknown --rounding and calibration data it cannot read, with one line', async () => {
     const dir = freshDir();
     copyData(dir);
