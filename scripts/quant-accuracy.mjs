@@ -27,7 +27,7 @@ const baseline = !process.argv.includes('--no-baseline');
 mkdirSync(work, { recursive: true });
 
 const { startBackend } = await import(join(root, 'dist/cli/common.js'));
-const { validateExport } = await import(join(root, 'dist/cli/validate.js'));
+const { validateExport } = await import(join(root, 'dist/validation/export-validation.js'));
 const { loadModel } = await import(join(root, 'dist/model/model-file.js'));
 await startBackend('wasm');
 

@@ -10,7 +10,7 @@ import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { outputFile, positiveInt, startBackend, withBackend } from './common.js';
 import { ChipSimulator } from '../chip/sim/simulator.js';
-import { checkExportOf } from './validate.js';
+import { checkExportOf } from '../validation/export-validation.js';
 
 interface Args {
   config: string;

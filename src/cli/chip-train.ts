@@ -8,7 +8,7 @@ import { saveModel } from '../model/model-file.js';
 import { percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { emitJson, outputFile, positiveInt } from './common.js';
-import { dataSpecFrom } from './simulate.js';
+import { dataSpecFrom } from './common.js';
 
 interface Args {
   config: string;

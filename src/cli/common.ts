@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { backendNote, useBackend, parseBackend } from '../engine/backend.js';
+import { SPLITS } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
@@ -57,4 +58,12 @@ export function outputFolder(flag: string, value: unknown): string {
 export function filePath(flag: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a file path, got '${String(value ?? '')}'`);
   return value;
+}
+
+/** Which data a chip command runs: a canonical split or a CSV. */
+export function dataSpecFrom(args: { split?: string; data?: string }): string {
+  if (args.data) return args.data;
+  const split = args.split ?? 'test';
+  if (!(SPLITS as readonly string[]).includes(split)) throw new UserError(`--split: unknown split '${split}' (expected ${SPLITS.join(', ')})`);
+  return `yinyang:${split}`;
 }

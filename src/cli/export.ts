@@ -11,7 +11,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { optimiserOf } from '../model/train-config.js';
-import { table } from '../report/format.js';
+import { exportSummary } from '../report/chip-summaries.js';
 import { filePath, positiveInt } from './common.js';
 
 /** What `export` writes: our own chip configuration directory, or a folder for py-spinnaker2. */
@@ -48,43 +48,6 @@ export function trainingExport(model: ModelFile, args: { batch?: number; lr?: nu
   };
 }
 
-/** The export summary for the terminal; the details are in DIR/report.json. */
-export function exportSummary(r: ExportReport): string {
-  const byRole = new Map<string, ExportReport['pes']>();
-  for (const p of r.pes.filter((p) => p.slot === 0)) {
-    const role = p.program === 'layer' ? `layer ${p.layer}` : p.program;
-    byRole.set(role, [...(byRole.get(role) ?? []), p]);
-  }
-  const rows = [...byRole.entries()].map(([role, pes]) => [
-    role,
-    pes.length,
-    Math.max(...pes.map((p) => p.neurons)),
-    Math.max(...pes.map((p) => p.bytes)),
-    `${Math.max(...pes.map((p) => p.percentOfData)).toFixed(1)} %`,
-    Math.max(...pes.map((p) => p.worstCaseCyclesPerTick)),
-  ]);
-  const q = r.quantisation.map((l) => `layer ${l.layer}: 2^${l.exp}, ${l.clipped} clipped, rms error ${l.rmsError.toExponential(2)}`);
-  const cal = r.calibration as { data: string; samples: number; errorsNearest: number; errors: number; changed: number[] } | null;
-  const rounding =
-    r.rounding === 'calibrated' && cal
-      ? [`rounding: calibrated on ${cal.data} (${cal.samples} samples): ${cal.errorsNearest} misclassified with round-to-nearest, ${cal.errors} calibrated; mantissas moved per layer: ${cal.changed.join('/')}`]
-      : r.rounding === 'nearest'
-        ? ['rounding: nearest']
-        : [];
-  return [
-    `network ${r.sizes.join('-')}, ${r.quant}${r.quant === 'float32' ? '' : ` (clip percentile ${r.clipPercentile})`}, machine ${r.machine}`,
-    `${r.slots} slot(s), ${r.activePes} PEs on ${r.chipsUsed} chip(s), router entries ${r.routerEntries.map((e) => e.entries).join('/')} (capacity ${r.routerEntries[0]?.capacity ?? '-'})`,
-    '',
-    table(['PEs of slot 0' + (r.pes.some((p) => p.program === 'optimiser') ? ' (and optimisers)' : ''), 'PEs', 'neurons/PE', 'max bytes', 'of data SRAM', 'worst-case cycles/tick'], rows),
-    '',
-    ...(q.length ? ['quantisation: ' + q.join('; ')] : []),
-    ...rounding,
-    ...r.realTime.map((t) => `real time at ${t.mhz} MHz: worst case ${t.worstCaseCycles} of ${t.budgetCycles} cycles per tick: ${t.fits ? 'fits' : 'DOES NOT FIT'}`),
-    ...(r.time.speed === 1
-      ? []
-      : [`time: model steps of ${r.time.stepMs} ms on ticks of ${r.time.tickMicroseconds} µs (one step per tick): the chip runs the network at ${+r.time.speed.toFixed(4)} × its own time; a machine with tickMicroseconds ${+(1000 * r.time.stepMs).toFixed(3)} runs it in real time`]),
-  ].join('\n');
-}
 
 /** `--calibration`, else the model's training data, else the canonical Yin-Yang training split. */
 function calibrationData(flag: string | undefined, model: ModelFile): Dataset {

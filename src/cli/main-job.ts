@@ -9,7 +9,7 @@ import { checkFileOutput } from '../io/output-paths.js';
 import { percent } from '../report/format.js';
 import { outputFile, outputFolder } from './common.js';
 import { runTraining, trainOptions, type TrainArgs } from './train.js';
-import { validateExport } from './validate.js';
+import { validateExport } from '../validation/export-validation.js';
 
 /**
  * `npm start`: train the twin preset on the canonical splits, fine-tune it for int8 (quantisation-aware),
