@@ -38,7 +38,7 @@ P="$STAGE/payload"
 mkdir -p "$P/scripts/gpu-check" "$P/node_modules"
 cp package.json "$P/"
 (cd "$ROOT" && find dist -type f ! -name '*.map' ! -name '*.d.ts' -print0 | xargs -0 cp --parents -t "$P")
-cp scripts/bench-gpu.mjs "$P/scripts/"
+cp scripts/bench-gpu.mjs scripts/train-seeds.mjs "$P/scripts/"
 (cd scripts/gpu-check && find . -type f \( -name '*.mjs' -o -name '*.sh' -o -name '*.md' \) -print0 | xargs -0 cp --parents -t "$P/scripts/gpu-check")
 
 # node_modules: only the files a run loads (found by tracing a full run of the check; the test run
