@@ -1,4 +1,4 @@
-// The subnormal rule's speed-up (README, "The numerical contract"): a forward pass over the Yin-Yang test
+// The subnormal rule's speed-up (docs/contract.md, "The subnormal rule"): a forward pass over the Yin-Yang test
 // split (1000 samples, one batch, wasm) with the seed-0 twin model trained for 40 epochs before the rule
 // (results/main/model.json: 166 of 600 hidden and 201 of 360 output weights are float32 subnormals), and
 // whole 40-epoch twin training runs (seed 0, wasm, the CLI), each with the build before the rule and with

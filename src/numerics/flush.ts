@@ -1,5 +1,5 @@
 /**
- * The subnormal rule of the numerical contract (README, "The numerical contract"), shared by the tensor
+ * The subnormal rule of the numerical contract (docs/contract.md, "The subnormal rule"), shared by the tensor
  * engine, the optimisers, the chip simulator and the export: a float32 value is *flushed* when it is
  * replaced by +0 if |value| < 2^-126 (FLT_MIN), i.e. when it is subnormal (and -0 becomes +0).
  *

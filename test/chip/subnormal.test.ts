@@ -21,7 +21,7 @@ import { encodeSet } from '../../src/train/batch-runner.js';
 import { engineSpikeTrains } from '../../src/train/spike-trains.js';
 
 /**
- * The subnormal rule on the chip simulator (README, "The numerical contract"): the layer program flushes
+ * The subnormal rule on the chip simulator (docs/contract.md, "The subnormal rule"): the layer program flushes
  * I and V every step (in the layer's scaled domain for quantised weights), the export writes no subnormal
  * weights, and an image written before the rule (subnormal float32 weights) runs as the engine runs the
  * model: with those weights as +0.

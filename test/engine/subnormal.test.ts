@@ -12,7 +12,7 @@ import { StackedOptimizer } from '../../src/train/stacked-optimizer.js';
 import { forwardLayer } from '../oracle/eventprop-oracle.js';
 
 /**
- * The subnormal rule (README, "The numerical contract"; src/numerics/flush.ts): states, optimiser results
+ * The subnormal rule (docs/contract.md, "The subnormal rule"; src/numerics/flush.ts): states, optimiser results
  * and weights are flushed to +0 where |value| < 2^-126. Hand-computed cases where it bites, checked on
  * the typed-array loops (cpu), the WebAssembly kernels and the wasm backend's JS loops, the float64
  * oracle's float32 forward, the tensor-op optimiser and the stacked update kernel.
