@@ -141,8 +141,25 @@ if [ "$LAST_RC" != 0 ] && [ -n "$nvlibs" ]; then
     unset VK_DRIVER_FILES VK_ICD_FILENAMES
   done
 fi
-step fma-probe 60 $N scripts/gpu-check/fma-probe.mjs --out "$OUTDIR/fma-probe.json"
-step agreement 230 $N scripts/gpu-check/agree.mjs --out "$OUTDIR/agreement.json" --budget 210
-left=$((DEADLINE - (SECONDS - START) - 10))
-step bench-gpu $((left > 0 ? left : 0)) $N scripts/bench-gpu.mjs --out "$OUTDIR/bench-gpu.json" --budget "${GPU_CHECK_BENCH_BUDGET:-8}" --total-budget $((left > 20 ? left - 15 : 5))
+# GPU_CHECK_STEPS picks the steps after the adapter (default: the check). `seeds` runs
+# scripts/train-seeds.mjs on webgpu once per '|'-separated argument list in GPU_CHECK_SEEDS, e.g.
+#   GPU_CHECK_STEPS=seeds GPU_CHECK_SEEDS='--preset exact --seeds 10|--preset exact --seeds 10 --set loss.alpha=0.01'
+for s in ${GPU_CHECK_STEPS:-fma-probe agreement bench-gpu}; do
+  case "$s" in
+    fma-probe) step fma-probe 60 $N scripts/gpu-check/fma-probe.mjs --out "$OUTDIR/fma-probe.json" ;;
+    agreement) step agreement 230 $N scripts/gpu-check/agree.mjs --out "$OUTDIR/agreement.json" --budget 210 ;;
+    bench-gpu)
+      left=$((DEADLINE - (SECONDS - START) - 10))
+      step bench-gpu $((left > 0 ? left : 0)) $N scripts/bench-gpu.mjs --out "$OUTDIR/bench-gpu.json" --budget "${GPU_CHECK_BENCH_BUDGET:-8}" --total-budget $((left > 20 ? left - 15 : 5)) ;;
+    seeds)
+      i=0
+      IFS='|' read -ra runs <<< "${GPU_CHECK_SEEDS:---preset exact --seeds 10}"
+      for r in "${runs[@]}"; do
+        i=$((i + 1))
+        # shellcheck disable=SC2086
+        step "seeds-$i" "${GPU_CHECK_SEEDS_LIMIT:-300}" $N scripts/train-seeds.mjs $r --backend webgpu --out "$OUTDIR/seeds-$i.json"
+      done ;;
+    *) log "unknown step $s (expected fma-probe, agreement, bench-gpu, seeds)" ;;
+  esac
+done
 log "done in $((SECONDS - START))s; results in $OUTDIR"
