@@ -212,14 +212,22 @@ export function writeDirAtomic(dir: string, files: Map<string, string | Uint8Arr
   if (existsSync(dir) && (!lstatSync(dir).isDirectory() || !existsSync(join(dir, 'spec.json')))) {
     throw new UserError(`--out ${dir}: exists and is not an s2prop config directory; refusing to replace it`);
   }
+  replaceDir(dir, files);
+}
+
+/**
+ * Swap a folder in: write the files into a sibling temporary folder, then rename it over `dir` (the old
+ * one is moved aside first and put back if the swap fails), so a crash never leaves half a folder.
+ */
+export function replaceDir(dir: string, files: Map<string, string | Uint8Array>): void {
   const tmp = `${dir}.tmp-${process.pid}`;
   const old = `${dir}.old-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   try {
     for (const [name, contents] of files) {
       const path = join(tmp, name);
-      mkdirSync(join(path, '..'), { recursive: true });
-      writeFileSync(path, typeof contents === 'string' ? contents : contents);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, contents);
     }
     if (existsSync(dir)) renameSync(dir, old);
     renameSync(tmp, dir);
@@ -227,6 +235,8 @@ export function writeDirAtomic(dir: string, files: Map<string, string | Uint8Arr
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR'].includes(code)) throw new UserError(`${dir}: cannot write the folder (${code})`);
     throw err;
   }
 }

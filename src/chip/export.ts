@@ -1,13 +1,14 @@
-import { accessSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { neuronConstants } from '../model/neuron.js';
 import { layerSizes, weightsSha256 } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { flushSubnormal } from '../numerics/flush.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { jsonFile, sha256 } from './config-dir.js';
+import { jsonFile, replaceDir, sha256 } from './config-dir.js';
 import { tickBudget, tickCycles } from './cost.js';
 import { UserError } from '../errors.js';
+import { checkFolderOutput } from '../io/output-paths.js';
 import { buildImage, imageBytes, type ImageSource } from './images.js';
 import { KEY } from './key-layout.js';
 import type { Machine } from './machine.js';
@@ -308,8 +309,8 @@ function isLegacyConfigFile(rel: string): boolean {
  * Anything else in it is someone else's and is not deleted unless `force`. A file where the folder
  * should be is refused even with `force`.
  */
-export function checkExportDir(dir: string, force: boolean, target: string): void {
-  const flag = `--out ${dir}`;
+export function checkExportDir(dir: string, force: boolean, target: string, option = 'out'): void {
+  const flag = `--${option} ${dir}`;
   if (lstatExists(dir)) {
     const st = lstatSync(dir);
     if (st.isSymbolicLink()) throw new UserError(`${flag}: is a symbolic link; give the folder itself`);
@@ -333,14 +334,7 @@ export function checkExportDir(dir: string, force: boolean, target: string): voi
     return;
   }
   // A new folder: its nearest existing parent must be a folder we can write into.
-  let parent = dirname(resolve(dir));
-  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
-  if (!statSync(parent).isDirectory()) throw new UserError(`${flag}: ${parent} is a file, expected a folder above the export`);
-  try {
-    accessSync(parent, fsConstants.W_OK);
-  } catch {
-    throw new UserError(`${flag}: cannot create it (no write permission on ${parent})`);
-  }
+  checkFolderOutput(flag, dir);
 }
 
 function lstatExists(path: string): boolean {
@@ -357,27 +351,9 @@ function lstatExists(path: string): boolean {
  * for the old one. The folder is checked again (checkExportDir) right before, so a foreign file that
  * appeared during the export is not lost either.
  */
-export function writeExportDir(dir: string, files: Map<string, string | Uint8Array>, target: string, force: boolean): void {
-  checkExportDir(dir, force, target);
+export function writeExportDir(dir: string, files: Map<string, string | Uint8Array>, target: string, force: boolean, option = 'out'): void {
+  checkExportDir(dir, force, target, option);
   const manifest: ExportManifest = { format: 's2prop-export-manifest', version: 1, tool: TOOL_NAME, toolVersion: TOOL_VERSION, target, files: [...files.keys()].sort() };
   const all = new Map(files).set(EXPORT_MANIFEST, jsonFile(manifest));
-  const tmp = `${dir}.tmp-${process.pid}`;
-  const old = `${dir}.old-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  try {
-    for (const [name, contents] of all) {
-      const path = join(tmp, name);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, contents);
-    }
-    if (existsSync(dir)) renameSync(dir, old);
-    renameSync(tmp, dir);
-    rmSync(old, { recursive: true, force: true });
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (existsSync(old) && !existsSync(dir)) renameSync(old, dir);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR'].includes(code)) throw new UserError(`--out ${dir}: cannot write the export (${code})`);
-    throw err;
-  }
+  replaceDir(dir, all);
 }

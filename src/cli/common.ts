@@ -4,7 +4,7 @@ import { SPLITS } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
-import { checkFileOutput, checkFolderOutput } from '../io/output-paths.js';
+import { checkFileOutput } from '../io/output-paths.js';
 
 /** `--backend`, shared by every command that runs the engine. */
 export function withBackend<T>(y: Argv<T>) {
@@ -44,13 +44,6 @@ export function positiveInt(flag: string, value: unknown): number {
 export function outputFile(flag: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a file path, got '${String(value ?? '')}'`);
   checkFileOutput(`--${flag} ${value}`, value);
-  return value;
-}
-
-/** An output-folder flag, checked before any work is done. */
-export function outputFolder(flag: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${flag}: expected a folder path, got '${String(value ?? '')}'`);
-  checkFolderOutput(`--${flag} ${value}`, value);
   return value;
 }
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { checkExportDir, exportModel, writeExportDir, type ExportReport, type TrainingExport } from '../chip/export.js';
+import { checkExportDir, exportModel, writeExportDir, type TrainingExport } from '../chip/export.js';
 import { exportPySpinnaker2 } from '../export/py-spinnaker2/export.js';
 import { loadMachine } from '../chip/machine.js';
 import { quantiseModel } from '../chip/model-quantisation.js';

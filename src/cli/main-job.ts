@@ -1,13 +1,12 @@
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { writeDirAtomic } from '../chip/config-dir.js';
-import { exportModel } from '../chip/export.js';
+import { checkExportDir, exportModel, writeExportDir } from '../chip/export.js';
 import { BUILTIN_MACHINES } from '../chip/machine.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { toJsonText } from '../io/json.js';
 import { checkFileOutput } from '../io/output-paths.js';
 import { percent } from '../report/format.js';
-import { outputFile, outputFolder } from './common.js';
+import { outputFile } from './common.js';
 import { runTraining, trainOptions, type TrainArgs } from './train.js';
 import { validateExport } from '../validation/export-validation.js';
 
@@ -33,7 +32,7 @@ export const mainCommand: CommandModule<object, TrainArgs & { configDir: string 
     const { configDir: dir, 'config-dir': _alias, ...trainArgs } = args as TrainArgs & { configDir: string; 'config-dir'?: string };
     // Every output checked before hours of work: the model's folder takes the int8 files too.
     outputFile('out', args.out);
-    outputFolder('config-dir', dir);
+    checkExportDir(dir, false, 'config', 'config-dir');
     for (const name of ['model-int8.json', 'metrics-int8.csv', 'summary.json']) checkFileOutput(join(dirname(args.out), name), join(dirname(args.out), name));
     const trained = await runTraining(trainArgs as TrainArgs);
     // Quantisation-aware fine-tuning for int8 (10 epochs from the trained model), so that the exported
@@ -56,7 +55,7 @@ export const mainCommand: CommandModule<object, TrainArgs & { configDir: string 
       resume: false,
     });
     const { files } = exportModel(tuned.model, { quant: 'int8', clipPercentile: 99, machine: BUILTIN_MACHINES.chip, slots: 4 });
-    writeDirAtomic(dir, files);
+    writeExportDir(dir, files, 'config', false, 'config-dir');
     const v = await validateExport(tuned.model, int8Path, dir, 'yinyang:test');
     process.stdout.write(`\n${v.text}\n\n`);
     process.stdout.write(
