@@ -1,6 +1,6 @@
 import type { TickWork } from '../../cost.js';
 import { KIND_ERROR, KIND_GRADIENT, KIND_SPIKE, KIND_WEIGHT, keyFields, makeKey, paramKey, paramKeyFields } from '../../key-layout.js';
-import { H, WEIGHT_BITS, bitmapWords, unpackWeight, weightRowWords } from '../../memory-layout.js';
+import { ADJOINT, H, HEADER_FIELDS, LAYER_PARAMS, STATE, TRAIN_PARAMS, bitmapWords, mantissaReader, weightRowWords } from '../../memory-layout.js';
 import type { QuantType } from '../../quantise.js';
 import { FLT_MIN, flushSubnormal, flushSubnormalsInPlace } from '../../../numerics/flush.js';
 import type { LoadedPe } from '../load-config.js';
@@ -57,7 +57,7 @@ export class LayerProgram implements Program {
     this.training = u32[H.training] === 1;
     this.x = new Float64Array(this.n);
     this.epsOut = new Float32Array(this.inputs);
-    this.flushBelow = Math.fround(FLT_MIN / 2 ** (u32[H.weightExp] | 0));
+    this.flushBelow = Math.fround(FLT_MIN / 2 ** HEADER_FIELDS.get(u32, 0, 'weightExp'));
     if (this.quant === 'float32') {
       const w = this.mem.at('weights');
       flushSubnormalsInPlace(this.mem.f32.subarray(w, w + this.inputs * weightRowWords(this.n, 'float32')));
@@ -105,34 +105,33 @@ export class LayerProgram implements Program {
     x.fill(0);
     const w = this.mem.at('weights');
     const rowWords = weightRowWords(n, quant);
+    const mantissa = quant === 'float32' ? null : mantissaReader({ cols: n, quant, words: u32, offset: w });
     for (let k = 0; k < inputs; k++) {
       if (!this.mem.bit(inbox, k)) continue;
       work.synapticEvents += n;
-      if (quant === 'float32') {
+      if (!mantissa) {
         for (let j = 0; j < n; j++) x[j] = fround(x[j] + f32[w + k * rowWords + j]);
       } else {
-        const bits = WEIGHT_BITS[quant];
-        for (let j = 0; j < n; j++) x[j] += unpackWeight(u32, w, rowWords, bits, k, j); // exact integer sum
+        for (let j = 0; j < n; j++) x[j] += mantissa(k, j); // exact integer sum
       }
     }
     if (this.training) u32.set(u32.subarray(inbox, inbox + bitmapWords(inputs)), this.mem.row('inputRecord', t - 1, inputs));
     u32.fill(0, inbox, inbox + bitmapWords(inputs));
     // 2.-5. I, V update, threshold, reset.
-    const p = this.mem.at('params');
-    const [alpha, beta, oneMinusBeta, threshold] = [f32[p], f32[p + 1], f32[p + 2], f32[p + 3]];
-    const s = this.mem.at('state');
+    const { alpha, beta, oneMinusBeta, threshold } = LAYER_PARAMS.decode(u32, this.mem.at('params'));
+    const [I0, V0] = [STATE.planeAt(this.mem.at('state'), 'I', n), STATE.planeAt(this.mem.at('state'), 'V', n)];
     const first = this.mem.at('firstSpikes');
     const rec = this.mem.row('spikeRecord', t, n);
     const spikeD = this.training ? this.mem.at('spikeD') + t * n : -1;
     const below = this.flushBelow;
     for (let j = 0; j < n; j++) {
-      let I = fround(fround(alpha * f32[s + j]) + x[j]);
+      let I = fround(fround(alpha * f32[I0 + j]) + x[j]);
       if (Math.abs(I) < below) I = 0;
-      let V = fround(fround(beta * f32[s + n + j]) + fround(oneMinusBeta * I));
+      let V = fround(fround(beta * f32[V0 + j]) + fround(oneMinusBeta * I));
       if (Math.abs(V) < below) V = 0;
-      f32[s + j] = I;
+      f32[I0 + j] = I;
       if (V > threshold) {
-        f32[s + n + j] = 0;
+        f32[V0 + j] = 0;
         if (u32[H.sends]) {
           send((u32[H.keyBase] + j) >>> 0);
           work.sent++;
@@ -141,7 +140,7 @@ export class LayerProgram implements Program {
         this.mem.setBit(rec, j);
         if (spikeD >= 0) f32[spikeD + j] = fround(I - V);
       } else {
-        f32[s + n + j] = V;
+        f32[V0 + j] = V;
       }
     }
     work.neuronUpdates = n;
@@ -152,12 +151,10 @@ export class LayerProgram implements Program {
     const { u32, f32 } = this.mem;
     const { n, inputs, epsOut } = this;
     if (i >= this.steps - 1) return;
-    const p = this.mem.at('params');
-    const [alpha, beta] = [f32[p], f32[p + 1]];
-    const tp = this.mem.at('trainParams');
-    const [oneMinusAlpha, eps, tauSynSeconds] = [f32[tp], f32[tp + 1], f32[tp + 2]];
+    const { alpha, beta } = LAYER_PARAMS.decode(u32, this.mem.at('params'));
+    const { oneMinusAlpha, eps, tauSynSeconds } = TRAIN_PARAMS.decode(u32, this.mem.at('trainParams'));
     const errors = this.mem.at('errorInbox');
-    const adjoint = this.mem.at('adjoint');
+    const [LI, LV] = [ADJOINT.planeAt(this.mem.at('adjoint'), 'lamI', n), ADJOINT.planeAt(this.mem.at('adjoint'), 'lamV', n)];
     const w = this.mem.at('weights');
     const G = this.mem.at('gradients');
     const spikedNext = this.mem.row('spikeRecord', i + 1, n);
@@ -169,8 +166,8 @@ export class LayerProgram implements Program {
     const wantEps = this.mem.u32[H.layer] > 1 && spiked.length > 0;
     if (wantEps) for (const k of spiked) epsOut[k] = 0;
     for (let j = 0; j < n; j++) {
-      const lamI = f32[adjoint + j];
-      const lamV = f32[adjoint + n + j];
+      const lamI = f32[LI + j];
+      const lamV = f32[LV + j];
       if (wantEps) {
         const diff = fround(lamV - lamI);
         for (const k of spiked) epsOut[k] = fround(epsOut[k] + fround(f32[w + k * n + j] * diff));
@@ -178,9 +175,9 @@ export class LayerProgram implements Program {
       const newLamI = fround(fround(alpha * lamI) + fround(oneMinusAlpha * lamV));
       let newLamV = fround(beta * lamV);
       if (this.mem.bit(spikedNext, j)) newLamV = fround(newLamV + fround(fround(lamV + f32[errors + j]) / fround(f32[D + j] + eps)));
-      f32[adjoint + j] = flushSubnormal(newLamI);
-      f32[adjoint + n + j] = flushSubnormal(newLamV);
-      const g = fround(tauSynSeconds * f32[adjoint + j]);
+      f32[LI + j] = flushSubnormal(newLamI);
+      f32[LV + j] = flushSubnormal(newLamV);
+      const g = fround(tauSynSeconds * f32[LI + j]);
       for (const k of spiked) f32[G + k * n + j] = fround(f32[G + k * n + j] - g);
     }
     f32.fill(0, errors, errors + n);
@@ -196,8 +193,7 @@ export class LayerProgram implements Program {
   /** Gather tick g: send the nonzero gradient entries g*P .. (g+1)*P-1 and clear them. */
   private gather(g: number, send: Send, work: TickWork): void {
     const { u32, f32 } = this.mem;
-    const tp = this.mem.at('trainParams');
-    const perTick = u32[tp + 3];
+    const perTick = TRAIN_PARAMS.get(u32, this.mem.at('trainParams'), 'packetsPerTick');
     const G = this.mem.at('gradients');
     const size = this.inputs * this.n;
     const end = Math.min(size, (g + 1) * perTick);

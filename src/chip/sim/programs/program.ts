@@ -1,5 +1,5 @@
 import type { TickWork } from '../../cost.js';
-import { bitmapWords, type RegionName } from '../../memory-layout.js';
+import { bitmapWords, getBit, setBit, SOURCE_SLICES, type RegionName } from '../../memory-layout.js';
 import type { LoadedPe } from '../load-config.js';
 
 /**
@@ -42,11 +42,11 @@ export class Memory {
 
   /** Bit `i` of the bitmap starting at word `offset`. */
   bit(offset: number, i: number): boolean {
-    return ((this.u32[offset + (i >>> 5)] >>> (i & 31)) & 1) === 1;
+    return getBit(this.u32, offset, i);
   }
 
   setBit(offset: number, i: number): void {
-    this.u32[offset + (i >>> 5)] = (this.u32[offset + (i >>> 5)] | (1 << (i & 31))) >>> 0;
+    setBit(this.u32, offset, i);
   }
 
   /**
@@ -55,17 +55,23 @@ export class Memory {
    */
   sourceIndex(slice: number, neuron: number, size: number): number {
     const table = this.at('sourceSlices');
-    if (slice >= this.u32[table]) return -1; // not a slice of the source population: ignored, as the C program would
-    const k = this.u32[table + 1 + slice] + neuron;
+    if (slice >= this.u32[table + SOURCE_SLICES.head.at.count]) return -1; // not a slice of the source population: ignored, as the C program would
+    const k = this.sliceStart(table, slice) + neuron;
     return k < size ? k : -1;
+  }
+
+  /** The first neuron of source slice `s`, from the sourceSlices region at word `table`. */
+  private sliceStart(table: number, s: number): number {
+    return this.u32[SOURCE_SLICES.recordAt(table, s) + SOURCE_SLICES.record.at.start];
   }
 
   /** The slice of the source population holding index k, and k's neuron within that slice. */
   sourceSliceOf(k: number): { slice: number; neuron: number } {
     const table = this.at('sourceSlices');
+    const count = this.u32[table + SOURCE_SLICES.head.at.count];
     let slice = 0;
-    while (slice + 1 < this.u32[table] && this.u32[table + 2 + slice] <= k) slice++;
-    return { slice, neuron: k - this.u32[table + 1 + slice] };
+    while (slice + 1 < count && this.sliceStart(table, slice + 1) <= k) slice++;
+    return { slice, neuron: k - this.sliceStart(table, slice) };
   }
 
   /** Row `step` of a per-step bitmap table of `n` bits per step. */
