@@ -52,6 +52,8 @@ export class FieldTable<K extends string> {
   /** The word offset of each field, for loops that index the words directly. */
   readonly at: Readonly<Record<K, number>>;
   readonly names: readonly K[];
+  /** (name, offset, type) of every field, for the encode and decode loops. */
+  private readonly list: readonly (readonly [K, number, FieldType])[];
 
   constructor(
     /** The region (or record) this table describes, for messages and the documentation. */
@@ -62,17 +64,18 @@ export class FieldTable<K extends string> {
   ) {
     this.names = Object.keys(fields) as K[];
     this.at = Object.fromEntries(this.names.map((k) => [k, fields[k].at])) as Record<K, number>;
+    this.list = this.names.map((k) => [k, fields[k].at, fields[k].type] as const);
   }
 
   /** Write every field of `values` into the region starting at word `base`. */
   encode(words: Uint32Array, base: number, values: FieldValues<K>): void {
-    for (const k of this.names) words[base + this.fields[k].at] = toWord(this.fields[k].type, values[k]);
+    for (const [k, at, type] of this.list) words[base + at] = toWord(type, values[k]);
   }
 
   /** Read every field of the region starting at word `base`. */
   decode(words: Uint32Array, base: number): FieldValues<K> {
     const out = {} as FieldValues<K>;
-    for (const k of this.names) out[k] = fromWord(this.fields[k].type, words[base + this.fields[k].at]);
+    for (const [k, at, type] of this.list) out[k] = fromWord(type, words[base + at]);
     return out;
   }
 

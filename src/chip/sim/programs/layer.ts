@@ -1,6 +1,7 @@
 import type { TickWork } from '../../cost.js';
 import { KIND_ERROR, KIND_GRADIENT, KIND_SPIKE, KIND_WEIGHT, keyFields, makeKey, paramKey, paramKeyFields } from '../../key-layout.js';
 import { ADJOINT, H, HEADER_FIELDS, LAYER_PARAMS, STATE, TRAIN_PARAMS, bitmapWords, mantissaReader, weightRowWords } from '../../memory-layout.js';
+import type { FieldValues } from '../../field-table.js';
 import type { QuantType } from '../../quantise.js';
 import { FLT_MIN, flushSubnormal, flushSubnormalsInPlace } from '../../../numerics/flush.js';
 import type { LoadedPe } from '../load-config.js';
@@ -44,6 +45,11 @@ export class LayerProgram implements Program {
   private readonly epsOut: Float32Array;
   /** States below this magnitude are flushed to +0: FLT_MIN in the layer's scaled domain, 2^(-126 - exp). */
   private readonly flushBelow: number;
+  /** The params and training params regions (written by the exporter only: read once, as the C program would at start). */
+  private readonly params: FieldValues<keyof typeof LAYER_PARAMS.fields>;
+  private readonly trainParams: FieldValues<keyof typeof TRAIN_PARAMS.fields> | null;
+  /** Reads mantissa (k, j) of quantised weights; null for float32 weights. */
+  private readonly mantissa: ((k: number, j: number) => number) | null;
   private received = 0;
 
   constructor(pe: LoadedPe) {
@@ -58,6 +64,9 @@ export class LayerProgram implements Program {
     this.x = new Float64Array(this.n);
     this.epsOut = new Float32Array(this.inputs);
     this.flushBelow = Math.fround(FLT_MIN / 2 ** HEADER_FIELDS.get(u32, 0, 'weightExp'));
+    this.params = LAYER_PARAMS.decode(u32, this.mem.at('params'));
+    this.mantissa = this.quant === 'float32' ? null : mantissaReader({ cols: this.n, quant: this.quant, words: u32, offset: this.mem.at('weights') });
+    this.trainParams = this.training ? TRAIN_PARAMS.decode(u32, this.mem.at('trainParams')) : null;
     if (this.quant === 'float32') {
       const w = this.mem.at('weights');
       flushSubnormalsInPlace(this.mem.f32.subarray(w, w + this.inputs * weightRowWords(this.n, 'float32')));
@@ -105,7 +114,7 @@ export class LayerProgram implements Program {
     x.fill(0);
     const w = this.mem.at('weights');
     const rowWords = weightRowWords(n, quant);
-    const mantissa = quant === 'float32' ? null : mantissaReader({ cols: n, quant, words: u32, offset: w });
+    const mantissa = this.mantissa;
     for (let k = 0; k < inputs; k++) {
       if (!this.mem.bit(inbox, k)) continue;
       work.synapticEvents += n;
@@ -118,8 +127,10 @@ export class LayerProgram implements Program {
     if (this.training) u32.set(u32.subarray(inbox, inbox + bitmapWords(inputs)), this.mem.row('inputRecord', t - 1, inputs));
     u32.fill(0, inbox, inbox + bitmapWords(inputs));
     // 2.-5. I, V update, threshold, reset.
-    const { alpha, beta, oneMinusBeta, threshold } = LAYER_PARAMS.decode(u32, this.mem.at('params'));
-    const [I0, V0] = [STATE.planeAt(this.mem.at('state'), 'I', n), STATE.planeAt(this.mem.at('state'), 'V', n)];
+    const { alpha, beta, oneMinusBeta, threshold } = this.params;
+    const s = this.mem.at('state');
+    const I0 = STATE.planeAt(s, 'I', n);
+    const V0 = STATE.planeAt(s, 'V', n);
     const first = this.mem.at('firstSpikes');
     const rec = this.mem.row('spikeRecord', t, n);
     const spikeD = this.training ? this.mem.at('spikeD') + t * n : -1;
@@ -151,8 +162,8 @@ export class LayerProgram implements Program {
     const { u32, f32 } = this.mem;
     const { n, inputs, epsOut } = this;
     if (i >= this.steps - 1) return;
-    const { alpha, beta } = LAYER_PARAMS.decode(u32, this.mem.at('params'));
-    const { oneMinusAlpha, eps, tauSynSeconds } = TRAIN_PARAMS.decode(u32, this.mem.at('trainParams'));
+    const { alpha, beta } = this.params;
+    const { oneMinusAlpha, eps, tauSynSeconds } = this.trainParams!;
     const errors = this.mem.at('errorInbox');
     const [LI, LV] = [ADJOINT.planeAt(this.mem.at('adjoint'), 'lamI', n), ADJOINT.planeAt(this.mem.at('adjoint'), 'lamV', n)];
     const w = this.mem.at('weights');
@@ -193,7 +204,7 @@ export class LayerProgram implements Program {
   /** Gather tick g: send the nonzero gradient entries g*P .. (g+1)*P-1 and clear them. */
   private gather(g: number, send: Send, work: TickWork): void {
     const { u32, f32 } = this.mem;
-    const perTick = TRAIN_PARAMS.get(u32, this.mem.at('trainParams'), 'packetsPerTick');
+    const perTick = this.trainParams!.packetsPerTick;
     const G = this.mem.at('gradients');
     const size = this.inputs * this.n;
     const end = Math.min(size, (g + 1) * perTick);

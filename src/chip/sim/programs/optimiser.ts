@@ -2,6 +2,7 @@ import type { TickWork } from '../../cost.js';
 import { KIND_GRADIENT, KIND_WEIGHT, paramKey, paramKeyFields } from '../../key-layout.js';
 import { ADAM_STATE, H, MOMENTS, OPTIMISER_CONTROL, OPTIMISER_PARAMS, PARAM_SLICES } from '../../memory-layout.js';
 import { flushSubnormal as flush, flushSubnormalsInPlace } from '../../../numerics/flush.js';
+import type { FieldValues } from '../../field-table.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
 
@@ -31,6 +32,8 @@ export class OptimiserProgram implements Program {
   private readonly held: HeldSlice[] = [];
   private readonly total: number;
   private readonly steps: number;
+  /** The params region (written by the exporter only: read once, as the C program would at start). */
+  private readonly params: FieldValues<keyof typeof OPTIMISER_PARAMS.fields>;
   private received = 0;
 
   constructor(pe: LoadedPe) {
@@ -43,6 +46,7 @@ export class OptimiserProgram implements Program {
       const { layer, slice, inputs, neurons, offset } = PARAM_SLICES.decodeRecord(pe.words, table, i);
       this.held.push({ layer, slice, size: inputs * neurons, offset });
     }
+    this.params = OPTIMISER_PARAMS.decode(pe.words, this.mem.at('params'));
     const { f32 } = this.mem;
     const [W, M] = [this.mem.at('weights'), this.mem.at('moments')];
     flushSubnormalsInPlace(f32.subarray(W, W + this.total));
@@ -64,7 +68,7 @@ export class OptimiserProgram implements Program {
     this.received = 0;
     const { u32, f32 } = this.mem;
     const control = OPTIMISER_CONTROL.decode(u32, this.mem.at('control'));
-    const p = OPTIMISER_PARAMS.decode(u32, this.mem.at('params'));
+    const p = this.params;
     const start = 2 * this.steps + p.gatherTicks;
     if (control.update !== 1 || t < start) return work;
     const { beta1, beta2, eps, weightDecay: wd, oneMinusBeta1, oneMinusBeta2, packetsPerTick: perTick } = p;
