@@ -28,8 +28,17 @@ export function tickBudget(m: Machine, mhz: number): number {
   return Math.floor(m.clock.tickMicroseconds.value * mhz);
 }
 
+/** What the energy estimate is made of: work done, and the PEs idling for a time, at a clock frequency. */
+export interface EnergyUse {
+  cycles: number;
+  hops: number;
+  activePes: number;
+  seconds: number;
+  mhz: number;
+}
+
 /** Estimated energy in joules (model values) for cycles spent and packet hops, plus idle power. */
-export function energyJoules(cycles: number, hops: number, activePes: number, seconds: number, mhz: number, m: Machine): number {
+export function energyJoules({ cycles, hops, activePes, seconds, mhz }: EnergyUse, m: Machine): number {
   const perCycle = mhz <= 150 ? m.cost.picojoulesPerCycle150MHz.value : m.cost.picojoulesPerCycle300MHz.value;
   return cycles * perCycle * 1e-12 + hops * m.cost.picojoulesPerPacketHop.value * 1e-12 + activePes * m.cost.microwattsIdlePerPe.value * 1e-6 * seconds;
 }

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import { checkKeyRange } from './key-layout.js';
 import { pesPerChip, type Machine } from './machine.js';
-import { inputRegions, layerRegions, lossRegions, optimiserRegions, totalBytes, type ProgramName, type RegionSpec } from './memory-layout.js';
+import { inputRegions, layerRegions, lossRegions, optimiserRegions, totalBytes, type LayerShape, type ProgramName, type RegionSpec } from './memory-layout.js';
 import type { QuantType } from './quantise.js';
 
 /**
@@ -59,10 +59,9 @@ export function peId(chip: number, qpe: number, pe: number): string {
   return `c${chip}q${qpe}p${pe}`;
 }
 
-/** The largest slice of a layer that fits one PE, or 0 when not even one neuron fits. */
-function maxSliceNeurons(inputs: number, neurons: number, steps: number, q: QuantType, sourceSlices: number, budget: number, training: boolean): number {
-  const fits = (n: number) =>
-    totalBytes(layerRegions(n, inputs, steps, q, sourceSlices, training)) <= budget && (!training || totalBytes(optimiserRegions(1, inputs * n)) <= budget);
+/** The largest slice of a layer of `neurons` neurons that fits one PE of `budget` bytes, or 0 when not even one neuron fits. */
+function maxSliceNeurons(layer: Omit<LayerShape, 'neurons'> & { training: boolean }, neurons: number, budget: number): number {
+  const fits = (n: number) => totalBytes(layerRegions({ ...layer, neurons: n })) <= budget && (!layer.training || totalBytes(optimiserRegions(1, layer.inputs * n)) <= budget);
   let lo = 0;
   let hi = neurons;
   while (lo < hi) {
@@ -84,7 +83,7 @@ export function place(req: PlacementRequest): Placement {
   checkKeyRange('slot', req.slots - 1, `${req.slots} sample slots`);
   checkKeyRange('layer', sizes.length - 1, `a network of ${sizes.length - 1} layers`);
 
-  const input = inputRegions(req.features, sizes[0], steps, training);
+  const input = inputRegions({ features: req.features, inputs: sizes[0], steps, training });
   if (totalBytes(input) > budget) {
     throw new UserError(`the input program needs ${totalBytes(input)} bytes on a PE (${describeRegions(input)}), but a PE has ${budget} bytes for data`);
   }
@@ -93,9 +92,10 @@ export function place(req: PlacementRequest): Placement {
   const slices: number[][] = [[0, sizes[0]]];
   for (let l = 1; l < sizes.length; l++) {
     const sourceSlices = slices[l - 1].length - 1;
-    const nMax = Math.min(maxSliceNeurons(sizes[l - 1], sizes[l], steps, quant, sourceSlices, budget, training), training ? Math.floor(2 ** 20 / sizes[l - 1]) : Infinity);
+    const shape = { inputs: sizes[l - 1], steps, quant, sourceSlices, training };
+    const nMax = Math.min(maxSliceNeurons(shape, sizes[l], budget), training ? Math.floor(2 ** 20 / sizes[l - 1]) : Infinity);
     if (nMax === 0) {
-      const layerOne = layerRegions(1, sizes[l - 1], steps, quant, sourceSlices, training);
+      const layerOne = layerRegions({ ...shape, neurons: 1 });
       const one = totalBytes(layerOne) > budget ? layerOne : optimiserRegions(1, sizes[l - 1]);
       throw new UserError(
         `layer ${l}: one neuron with ${sizes[l - 1]} inputs needs ${totalBytes(one)} bytes on a PE (${describeRegions(one)}), ` +
@@ -146,7 +146,7 @@ export function place(req: PlacementRequest): Placement {
       const b = slices[l];
       for (let s = 0; s < b.length - 1; s++) {
         const n = b[s + 1] - b[s];
-        const regions = layerRegions(n, sizes[l - 1], steps, quant, slices[l - 1].length - 1, training);
+        const regions = layerRegions({ neurons: n, inputs: sizes[l - 1], steps, quant, sourceSlices: slices[l - 1].length - 1, training });
         addPe({ program: 'layer', slot, layer: l, slice: s, neuronStart: b[s], neuronCount: n, inputs: sizes[l - 1], regions });
       }
     }

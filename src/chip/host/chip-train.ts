@@ -76,8 +76,19 @@ function costColumns(cost: TrainingCost, samples: number): Record<string, number
   return cols;
 }
 
+/** What a chip-trained model file is made of: the export, the kept weights and how they were trained. */
+interface ChipModelSource {
+  info: ExportFile;
+  loss: LossSettings;
+  weights: number[][][];
+  opts: ChipTrainOptions;
+  epochs: number;
+  bestEpoch: number;
+  batch: number;
+}
+
 /** The model file of chip-trained weights: the export's settings, on-chip provenance. */
-function chipModel(info: ExportFile, loss: LossSettings, weights: number[][][], opts: ChipTrainOptions, epochs: number, bestEpoch: number, batch: number): ModelFile {
+function chipModel({ info, loss, weights, opts, epochs, bestEpoch, batch }: ChipModelSource): ModelFile {
   const m = info.model;
   return {
     format: 's2prop-model',
@@ -170,6 +181,6 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
     opts.onEpoch?.(history);
   }
   if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
-  return { model: chipModel(info, loss, best.weights, opts, history.length, best.epoch, batch), history, bestEpoch: best.epoch, lastCost };
+  return { model: chipModel({ info, loss, weights: best.weights, opts, epochs: history.length, bestEpoch: best.epoch, batch }), history, bestEpoch: best.epoch, lastCost };
 }
 

@@ -1,7 +1,7 @@
 import { UserError } from '../../errors.js';
 import { flushSubnormal } from '../../numerics/flush.js';
 import { energyJoules } from '../cost.js';
-import { H, PARAM_SLICE_WORDS } from '../memory-layout.js';
+import { ADAM_STATE, H, setBit, INPUT_CONTROL, LOSS_CONTROL, LOSS_TERMS, MOMENTS, OPTIMISER_CONTROL, PARAM_SLICES } from '../memory-layout.js';
 import type { ChipConfig, LoadedPe } from '../sim/load-config.js';
 import { INPUT_MODE } from '../sim/programs/input.js';
 import { ChipSimulator, TickRecorder, type SimulationStats } from '../sim/simulator.js';
@@ -91,8 +91,8 @@ export class OnChipTrainer {
     this.homes = [];
     for (const opt of this.optimisers) {
       const table = this.sim.region(opt.id, 'paramSlices');
-      for (let i = 0; i < table[0]; i++) {
-        const [layer, slice, inputs, neurons, offset] = table.subarray(1 + PARAM_SLICE_WORDS * i, 1 + PARAM_SLICE_WORDS * (i + 1));
+      for (let i = 0; i < PARAM_SLICES.head.decode(table, 0).count; i++) {
+        const { layer, slice, inputs, neurons, offset } = PARAM_SLICES.decodeRecord(table, 0, i);
         const pe = pes.find((p) => p.program === 'layer' && p.words[H.layer] === layer && p.words[H.slice] === slice)!;
         this.homes.push({ layer, optimiser: opt, offset, inputs, neuronStart: pe.words[H.neuronStart], neurons });
       }
@@ -128,11 +128,7 @@ export class OnChipTrainer {
       this.sim.reset();
       for (let s = 0; s < this.slots; s++) this.writeSlot(s, round[s], batch);
       const update = opts.update && last;
-      for (const opt of this.optimisers) {
-        const control = this.sim.region(opt.id, 'control');
-        control[0] = update ? 1 : 0;
-        f32(control)[1] = opts.lr;
-      }
+      for (const opt of this.optimisers) OPTIMISER_CONTROL.encode(this.sim.region(opt.id, 'control'), 0, { update: update ? 1 : 0, lr: opts.lr });
       const ticks = this.windowTicks(update);
       this.sim.runWindow(ticks, this.recorder);
       this.cost.windows++;
@@ -146,36 +142,35 @@ export class OnChipTrainer {
   private writeSlot(slot: number, sample: TrainSample | undefined, batch: number): void {
     const input = this.inputs[slot];
     const control = this.sim.region(input, 'control');
-    const loss = this.sim.region(this.losses[slot].id, 'control');
-    loss.set([sample?.label ?? 0, batch, sample ? 1 : 0]);
+    LOSS_CONTROL.encode(this.sim.region(this.losses[slot].id, 'control'), 0, { label: sample?.label ?? 0, batchSize: batch, active: sample ? 1 : 0 });
     if (!sample) {
-      control[0] = INPUT_MODE.idle;
+      INPUT_CONTROL.encode(control, 0, { mode: INPUT_MODE.idle });
     } else if ('features' in sample) {
-      control[0] = INPUT_MODE.features;
+      INPUT_CONTROL.encode(control, 0, { mode: INPUT_MODE.features });
       this.sim.writeFeatures(slot, sample.features);
     } else {
-      control[0] = INPUT_MODE.raster;
+      INPUT_CONTROL.encode(control, 0, { mode: INPUT_MODE.raster });
       const raster = this.sim.region(input, 'raster');
       const rowWords = raster.length / this.steps;
-      for (const [k, t] of sample.spikes) raster[t * rowWords + (k >>> 5)] = (raster[t * rowWords + (k >>> 5)] | (1 << (k & 31))) >>> 0;
+      for (const [k, t] of sample.spikes) setBit(raster, t * rowWords, k);
     }
   }
 
   private readSlot(slot: number): SampleOutcome {
     const id = this.losses[slot].id;
     const firstSpikes = [...this.sim.region(id, 'firstSpikes')];
-    const terms = f32(this.sim.region(id, 'lossTerms'));
+    const { ce, r } = LOSS_TERMS.decode(this.sim.region(id, 'lossTerms'), 0);
     let prediction = 0;
     for (let n = 1; n < firstSpikes.length; n++) if (firstSpikes[n] < firstSpikes[prediction]) prediction = n;
-    return { firstSpikes, prediction, ce: terms[0], r: terms[1] };
+    return { firstSpikes, prediction, ce, r };
   }
 
-  /** A per-layer matrix [inputs][outputs] gathered from the optimisers' region `name`, at `plane` * weights. */
-  private readMatrices(name: 'weights' | 'gradients' | 'moments', plane = 0): number[][][] {
+  /** A per-layer matrix [inputs][outputs] gathered from the optimisers' region `name` (of `plane`, for the moments). */
+  private readMatrices(name: 'weights' | 'gradients' | 'moments', plane?: 'm' | 'v'): number[][][] {
     const out = this.sizes.slice(1).map((n, l) => Array.from({ length: this.sizes[l] }, () => new Array<number>(n).fill(0)));
     for (const h of this.homes) {
       const values = f32(this.sim.region(h.optimiser.id, name));
-      const base = plane * h.optimiser.words[H.inputs] + h.offset;
+      const base = (plane ? MOMENTS.planeAt(0, plane, h.optimiser.words[H.inputs]) : 0) + h.offset;
       for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) out[h.layer - 1][k][h.neuronStart + j] = values[base + k * h.neurons + j];
     }
     return out;
@@ -191,15 +186,8 @@ export class OnChipTrainer {
   }
 
   state(): ChipTrainingState {
-    const adam = f32(this.sim.region(this.optimisers[0].id, 'adamState'));
-    return {
-      step: this.sim.region(this.optimisers[0].id, 'adamState')[0],
-      beta1Power: adam[1],
-      beta2Power: adam[2],
-      weights: this.weights(),
-      m: this.readMatrices('moments', 0),
-      v: this.readMatrices('moments', 1),
-    };
+    const { step, beta1Power, beta2Power } = ADAM_STATE.decode(this.sim.region(this.optimisers[0].id, 'adamState'), 0);
+    return { step, beta1Power, beta2Power, weights: this.weights(), m: this.readMatrices('moments', 'm'), v: this.readMatrices('moments', 'v') };
   }
 
   /**
@@ -209,19 +197,17 @@ export class OnChipTrainer {
   restore(state: ChipTrainingState): void {
     for (const h of this.homes) {
       const total = h.optimiser.words[H.inputs];
-      const put = (name: 'weights' | 'moments', plane: number, m: number[][][]) => {
+      const put = (name: 'weights' | 'moments', base: number, m: number[][][]) => {
         const values = f32(this.sim.region(h.optimiser.id, name));
-        for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) values[plane * total + h.offset + k * h.neurons + j] = flushSubnormal(Math.fround(m[h.layer - 1][k][h.neuronStart + j]));
+        for (let k = 0; k < h.inputs; k++) for (let j = 0; j < h.neurons; j++) values[base + h.offset + k * h.neurons + j] = flushSubnormal(Math.fround(m[h.layer - 1][k][h.neuronStart + j]));
       };
       put('weights', 0, state.weights);
-      put('moments', 0, state.m);
-      put('moments', 1, state.v);
+      put('moments', MOMENTS.planeAt(0, 'm', total), state.m);
+      put('moments', MOMENTS.planeAt(0, 'v', total), state.v);
     }
     for (const opt of this.optimisers) {
-      const adam = this.sim.region(opt.id, 'adamState');
-      adam[0] = state.step;
-      f32(adam)[1] = state.beta1Power;
-      f32(adam)[2] = state.beta2Power;
+      const { step, beta1Power, beta2Power } = state;
+      ADAM_STATE.encode(this.sim.region(opt.id, 'adamState'), 0, { step, beta1Power, beta2Power });
     }
     for (const pe of this.sim.pes.filter((p) => p.program === 'layer')) {
       const l = pe.words[H.layer] - 1;
@@ -251,7 +237,7 @@ export class OnChipTrainer {
       busiestPe: rec.busiestPe,
       perPe: rec.perPe,
       realTime: rec.realTime(machine),
-      energyJoules: machine.clock.optionsMHz.value.map((mhz) => ({ mhz, joules: energyJoules(rec.totalCycles, rec.packetHops, this.sim.pes.length, seconds, mhz, machine) })),
+      energyJoules: machine.clock.optionsMHz.value.map((mhz) => ({ mhz, joules: energyJoules({ cycles: rec.totalCycles, hops: rec.packetHops, activePes: this.sim.pes.length, seconds, mhz }, machine) })),
       chipSeconds: seconds,
     };
     this.recorder = new TickRecorder(this.sim.pes, this.windowTicks(true), 1);

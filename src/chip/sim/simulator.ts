@@ -2,7 +2,7 @@ import { UserError } from '../../errors.js';
 import { tickBudget, tickCycles, energyJoules } from '../cost.js';
 import type { Machine } from '../machine.js';
 import type { TickWork } from '../cost.js';
-import { bitmapWords, H, MUTABLE_REGIONS, packWeights, unpackWeight, WEIGHT_BITS, weightRowWords, type RegionName } from '../memory-layout.js';
+import { bitmapWords, getBit, H, HEADER_FIELDS, INPUT_CONTROL, LOSS_CONTROL, mantissaReader, MUTABLE_REGIONS, packWeights, weightRowWords, type RegionName } from '../memory-layout.js';
 import { mantissasAt, QUANTS } from '../quantise.js';
 import type { ChipConfig, LoadedPe } from './load-config.js';
 import { INPUT_MODE, InputProgram } from './programs/input.js';
@@ -185,8 +185,8 @@ export class ChipSimulator {
       const slice = Float64Array.from({ length: inputs * n }, (_, i) => layers[l][Math.floor(i / n)][start + (i % n)]);
       const region = this.region(pe.id, 'weights');
       region.fill(0);
-      const values = quant === 'float32' ? slice : mantissasAt(slice, quant, h[H.weightExp] | 0);
-      packWeights(values, inputs, n, quant, pe.words, pe.regions.get('weights')!.offset);
+      const values = quant === 'float32' ? slice : mantissasAt(slice, quant, HEADER_FIELDS.get(h, 0, 'weightExp'));
+      packWeights(values, { rows: inputs, cols: n, quant, words: pe.words, offset: pe.regions.get('weights')!.offset });
     }
   }
 
@@ -194,14 +194,13 @@ export class ChipSimulator {
   layerWeights(id: string): number[][] {
     const pe = this.config.pes.get(id)!;
     const h = pe.words;
-    const [n, inputs, exp] = [h[H.neuronCount], h[H.inputs], h[H.weightExp] | 0];
+    const { neuronCount: n, inputs, weightExp: exp } = HEADER_FIELDS.decode(h, 0);
     const quant = QUANTS[h[H.quant]];
     const offset = pe.regions.get('weights')!.offset;
     const f32 = new Float32Array(pe.words.buffer, pe.words.byteOffset, pe.words.length);
     const rowWords = weightRowWords(n, quant);
-    return Array.from({ length: inputs }, (_, k) =>
-      Array.from({ length: n }, (_, j) => (quant === 'float32' ? f32[offset + k * rowWords + j] : unpackWeight(pe.words, offset, rowWords, WEIGHT_BITS[quant], k, j) * 2 ** exp)),
-    );
+    const mantissa = quant === 'float32' ? null : mantissaReader({ cols: n, quant, words: pe.words, offset });
+    return Array.from({ length: inputs }, (_, k) => Array.from({ length: n }, (_, j) => (mantissa ? mantissa(k, j) * 2 ** exp : f32[offset + k * rowWords + j])));
   }
 
   /** Run ticks 0..ticks-1 of a window, every PE every tick, packets delivered at the next tick. */
@@ -245,8 +244,8 @@ export class ChipSimulator {
       this.reset();
       // A training export runs inference with its inputs in features mode and its loss PEs idle.
       for (const pe of this.config.spec.training ? this.pes : []) {
-        if (pe.program === 'input') this.region(pe.id, 'control')[0] = INPUT_MODE.features;
-        if (pe.program === 'loss') this.region(pe.id, 'control')[2] = 0;
+        if (pe.program === 'input') INPUT_CONTROL.set(this.region(pe.id, 'control'), 0, 'mode', INPUT_MODE.features);
+        if (pe.program === 'loss') LOSS_CONTROL.set(this.region(pe.id, 'control'), 0, 'active', 0);
       }
       for (const w of spec.write) {
         if (w.slot < group) this.writeFeatures(w.slot, features.subarray((start + w.slot) * nf, (start + w.slot + 1) * nf));
@@ -269,7 +268,7 @@ export class ChipSimulator {
       realTime: rec.realTime(machine),
       energyPerInferenceJoules: machine.clock.optionsMHz.value.map((mhz) => ({
         mhz,
-        joules: energyJoules(rec.totalCycles / Math.max(count, 1), rec.packetHops / Math.max(count, 1), this.pes.length / slots, latency, mhz, machine),
+        joules: energyJoules({ cycles: rec.totalCycles / Math.max(count, 1), hops: rec.packetHops / Math.max(count, 1), activePes: this.pes.length / slots, seconds: latency, mhz }, machine),
       })),
       latencyPerInferenceSeconds: latency,
       totalCycles: rec.totalCycles,
@@ -293,7 +292,7 @@ export class ChipSimulator {
         const rowWords = bitmapWords(r.neurons);
         for (let t = 0; t < T; t++) {
           for (let j = 0; j < r.neurons; j++) {
-            if ((pe.words[region.offset + t * rowWords + (j >>> 5)] >>> (j & 31)) & 1) list.push([r.neuronStart + j, t]);
+            if (getBit(pe.words, region.offset + t * rowWords, j)) list.push([r.neuronStart + j, t]);
           }
         }
         byLayer.set(r.layer, list);

@@ -1,5 +1,5 @@
 import type { TickWork } from '../../cost.js';
-import { H } from '../../memory-layout.js';
+import { H, INPUT_CONTROL, INPUT_PARAMS } from '../../memory-layout.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
 
@@ -33,7 +33,7 @@ export class InputProgram implements Program {
   receive(): void {}
 
   private mode(): number {
-    return this.mem.u32[H.training] ? this.mem.u32[this.mem.at('control')] : INPUT_MODE.features;
+    return this.mem.u32[H.training] ? INPUT_CONTROL.get(this.mem.u32, this.mem.at('control'), 'mode') : INPUT_MODE.features;
   }
 
   tick(t: number, send: Send): TickWork {
@@ -54,8 +54,7 @@ export class InputProgram implements Program {
     }
     const times = this.mem.at('spikeTimes');
     if (t === 0) {
-      const p = this.mem.at('params');
-      const [tMin, tMax, bias, features] = [u32[p], u32[p + 1], u32[p + 2], u32[p + 3]];
+      const { tMin, tMax, bias, features } = INPUT_PARAMS.decode(u32, this.mem.at('params'));
       const fx = this.mem.at('features');
       for (let k = 0; k < features; k++) i32[times + k] = roundHalfEven(fround(tMin + fround(fround(tMax - tMin) * fround(1 - f32[fx + k]))));
       if (bias) i32[times + features] = 0;

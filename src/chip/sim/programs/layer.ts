@@ -1,6 +1,7 @@
 import type { TickWork } from '../../cost.js';
 import { KIND_ERROR, KIND_GRADIENT, KIND_SPIKE, KIND_WEIGHT, keyFields, makeKey, paramKey, paramKeyFields } from '../../key-layout.js';
-import { H, WEIGHT_BITS, bitmapWords, unpackWeight, weightRowWords } from '../../memory-layout.js';
+import { ADJOINT, H, HEADER_FIELDS, LAYER_PARAMS, STATE, TRAIN_PARAMS, bitmapWords, mantissaReader, weightRowWords } from '../../memory-layout.js';
+import type { FieldValues } from '../../field-table.js';
 import type { QuantType } from '../../quantise.js';
 import { FLT_MIN, flushSubnormal, flushSubnormalsInPlace } from '../../../numerics/flush.js';
 import type { LoadedPe } from '../load-config.js';
@@ -44,6 +45,11 @@ export class LayerProgram implements Program {
   private readonly epsOut: Float32Array;
   /** States below this magnitude are flushed to +0: FLT_MIN in the layer's scaled domain, 2^(-126 - exp). */
   private readonly flushBelow: number;
+  /** The params and training params regions (written by the exporter only: read once, as the C program would at start). */
+  private readonly params: FieldValues<keyof typeof LAYER_PARAMS.fields>;
+  private readonly trainParams: FieldValues<keyof typeof TRAIN_PARAMS.fields> | null;
+  /** Reads mantissa (k, j) of quantised weights; null for float32 weights. */
+  private readonly mantissa: ((k: number, j: number) => number) | null;
   private received = 0;
 
   constructor(pe: LoadedPe) {
@@ -57,7 +63,10 @@ export class LayerProgram implements Program {
     this.training = u32[H.training] === 1;
     this.x = new Float64Array(this.n);
     this.epsOut = new Float32Array(this.inputs);
-    this.flushBelow = Math.fround(FLT_MIN / 2 ** (u32[H.weightExp] | 0));
+    this.flushBelow = Math.fround(FLT_MIN / 2 ** HEADER_FIELDS.get(u32, 0, 'weightExp'));
+    this.params = LAYER_PARAMS.decode(u32, this.mem.at('params'));
+    this.mantissa = this.quant === 'float32' ? null : mantissaReader({ cols: this.n, quant: this.quant, words: u32, offset: this.mem.at('weights') });
+    this.trainParams = this.training ? TRAIN_PARAMS.decode(u32, this.mem.at('trainParams')) : null;
     if (this.quant === 'float32') {
       const w = this.mem.at('weights');
       flushSubnormalsInPlace(this.mem.f32.subarray(w, w + this.inputs * weightRowWords(this.n, 'float32')));
@@ -105,34 +114,35 @@ export class LayerProgram implements Program {
     x.fill(0);
     const w = this.mem.at('weights');
     const rowWords = weightRowWords(n, quant);
+    const mantissa = this.mantissa;
     for (let k = 0; k < inputs; k++) {
       if (!this.mem.bit(inbox, k)) continue;
       work.synapticEvents += n;
-      if (quant === 'float32') {
+      if (!mantissa) {
         for (let j = 0; j < n; j++) x[j] = fround(x[j] + f32[w + k * rowWords + j]);
       } else {
-        const bits = WEIGHT_BITS[quant];
-        for (let j = 0; j < n; j++) x[j] += unpackWeight(u32, w, rowWords, bits, k, j); // exact integer sum
+        for (let j = 0; j < n; j++) x[j] += mantissa(k, j); // exact integer sum
       }
     }
     if (this.training) u32.set(u32.subarray(inbox, inbox + bitmapWords(inputs)), this.mem.row('inputRecord', t - 1, inputs));
     u32.fill(0, inbox, inbox + bitmapWords(inputs));
     // 2.-5. I, V update, threshold, reset.
-    const p = this.mem.at('params');
-    const [alpha, beta, oneMinusBeta, threshold] = [f32[p], f32[p + 1], f32[p + 2], f32[p + 3]];
+    const { alpha, beta, oneMinusBeta, threshold } = this.params;
     const s = this.mem.at('state');
+    const I0 = STATE.planeAt(s, 'I', n);
+    const V0 = STATE.planeAt(s, 'V', n);
     const first = this.mem.at('firstSpikes');
     const rec = this.mem.row('spikeRecord', t, n);
     const spikeD = this.training ? this.mem.at('spikeD') + t * n : -1;
     const below = this.flushBelow;
     for (let j = 0; j < n; j++) {
-      let I = fround(fround(alpha * f32[s + j]) + x[j]);
+      let I = fround(fround(alpha * f32[I0 + j]) + x[j]);
       if (Math.abs(I) < below) I = 0;
-      let V = fround(fround(beta * f32[s + n + j]) + fround(oneMinusBeta * I));
+      let V = fround(fround(beta * f32[V0 + j]) + fround(oneMinusBeta * I));
       if (Math.abs(V) < below) V = 0;
-      f32[s + j] = I;
+      f32[I0 + j] = I;
       if (V > threshold) {
-        f32[s + n + j] = 0;
+        f32[V0 + j] = 0;
         if (u32[H.sends]) {
           send((u32[H.keyBase] + j) >>> 0);
           work.sent++;
@@ -141,7 +151,7 @@ export class LayerProgram implements Program {
         this.mem.setBit(rec, j);
         if (spikeD >= 0) f32[spikeD + j] = fround(I - V);
       } else {
-        f32[s + n + j] = V;
+        f32[V0 + j] = V;
       }
     }
     work.neuronUpdates = n;
@@ -152,12 +162,10 @@ export class LayerProgram implements Program {
     const { u32, f32 } = this.mem;
     const { n, inputs, epsOut } = this;
     if (i >= this.steps - 1) return;
-    const p = this.mem.at('params');
-    const [alpha, beta] = [f32[p], f32[p + 1]];
-    const tp = this.mem.at('trainParams');
-    const [oneMinusAlpha, eps, tauSynSeconds] = [f32[tp], f32[tp + 1], f32[tp + 2]];
+    const { alpha, beta } = this.params;
+    const { oneMinusAlpha, eps, tauSynSeconds } = this.trainParams!;
     const errors = this.mem.at('errorInbox');
-    const adjoint = this.mem.at('adjoint');
+    const [LI, LV] = [ADJOINT.planeAt(this.mem.at('adjoint'), 'lamI', n), ADJOINT.planeAt(this.mem.at('adjoint'), 'lamV', n)];
     const w = this.mem.at('weights');
     const G = this.mem.at('gradients');
     const spikedNext = this.mem.row('spikeRecord', i + 1, n);
@@ -169,8 +177,8 @@ export class LayerProgram implements Program {
     const wantEps = this.mem.u32[H.layer] > 1 && spiked.length > 0;
     if (wantEps) for (const k of spiked) epsOut[k] = 0;
     for (let j = 0; j < n; j++) {
-      const lamI = f32[adjoint + j];
-      const lamV = f32[adjoint + n + j];
+      const lamI = f32[LI + j];
+      const lamV = f32[LV + j];
       if (wantEps) {
         const diff = fround(lamV - lamI);
         for (const k of spiked) epsOut[k] = fround(epsOut[k] + fround(f32[w + k * n + j] * diff));
@@ -178,9 +186,9 @@ export class LayerProgram implements Program {
       const newLamI = fround(fround(alpha * lamI) + fround(oneMinusAlpha * lamV));
       let newLamV = fround(beta * lamV);
       if (this.mem.bit(spikedNext, j)) newLamV = fround(newLamV + fround(fround(lamV + f32[errors + j]) / fround(f32[D + j] + eps)));
-      f32[adjoint + j] = flushSubnormal(newLamI);
-      f32[adjoint + n + j] = flushSubnormal(newLamV);
-      const g = fround(tauSynSeconds * f32[adjoint + j]);
+      f32[LI + j] = flushSubnormal(newLamI);
+      f32[LV + j] = flushSubnormal(newLamV);
+      const g = fround(tauSynSeconds * f32[LI + j]);
       for (const k of spiked) f32[G + k * n + j] = fround(f32[G + k * n + j] - g);
     }
     f32.fill(0, errors, errors + n);
@@ -196,8 +204,7 @@ export class LayerProgram implements Program {
   /** Gather tick g: send the nonzero gradient entries g*P .. (g+1)*P-1 and clear them. */
   private gather(g: number, send: Send, work: TickWork): void {
     const { u32, f32 } = this.mem;
-    const tp = this.mem.at('trainParams');
-    const perTick = u32[tp + 3];
+    const perTick = this.trainParams!.packetsPerTick;
     const G = this.mem.at('gradients');
     const size = this.inputs * this.n;
     const end = Math.min(size, (g + 1) * perTick);

@@ -1,6 +1,6 @@
 import type { TickWork } from '../../cost.js';
 import { KIND_ERROR, KIND_SPIKE, keyFields, makeKey } from '../../key-layout.js';
-import { H } from '../../memory-layout.js';
+import { H, LOSS_CONTROL, LOSS_PARAMS, LOSS_TERMS } from '../../memory-layout.js';
 import { expf, logf } from '../float32-math.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
@@ -41,8 +41,7 @@ export class LossProgram implements Program {
     const work = idle(this.received);
     this.received = 0;
     const T = this.steps;
-    const control = this.mem.at('control');
-    if (t < T || this.mem.u32[control + 2] === 0) return work;
+    if (t < T || LOSS_CONTROL.get(this.mem.u32, this.mem.at('control'), 'active') === 0) return work;
     if (t === T) {
       this.computeLoss();
       work.floatOps = 20 * this.n + 60;
@@ -64,10 +63,8 @@ export class LossProgram implements Program {
     const { u32, f32 } = this.mem;
     const N = this.n;
     const T = this.steps;
-    const p = this.mem.at('params');
-    const [xi, a, tau1] = [f32[p], f32[p + 1], f32[p + 2]];
-    const control = this.mem.at('control');
-    const [c, batch] = [u32[control], u32[control + 1]];
+    const { xi, a, tau1 } = LOSS_PARAMS.decode(u32, this.mem.at('params'));
+    const { label: c, batchSize: batch } = LOSS_CONTROL.decode(u32, this.mem.at('control'));
     const first = this.mem.at('firstSpikes');
     const t = (n: number) => u32[first + n];
     let zMax = -Infinity;
@@ -79,9 +76,7 @@ export class LossProgram implements Program {
       sum = fround(sum + q[n]);
     }
     const E = expf(fround(t(c) / tau1));
-    const terms = this.mem.at('lossTerms');
-    f32[terms] = fround(fround(fround(t(c) / xi) + zMax) + logf(sum));
-    f32[terms + 1] = fround(a * fround(E - 1));
+    LOSS_TERMS.encode(u32, this.mem.at('lossTerms'), { ce: fround(fround(fround(t(c) / xi) + zMax) + logf(sum)), r: fround(a * fround(E - 1)) });
     const errors = this.mem.at('errors');
     const regulariser = fround(fround(a / tau1) * E);
     for (let n = 0; n < N; n++) {

@@ -1,7 +1,8 @@
 import type { TickWork } from '../../cost.js';
 import { KIND_GRADIENT, KIND_WEIGHT, paramKey, paramKeyFields } from '../../key-layout.js';
-import { H, PARAM_SLICE_WORDS } from '../../memory-layout.js';
+import { ADAM_STATE, H, MOMENTS, OPTIMISER_CONTROL, OPTIMISER_PARAMS, PARAM_SLICES } from '../../memory-layout.js';
 import { flushSubnormal as flush, flushSubnormalsInPlace } from '../../../numerics/flush.js';
+import type { FieldValues } from '../../field-table.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
 
@@ -31,6 +32,8 @@ export class OptimiserProgram implements Program {
   private readonly held: HeldSlice[] = [];
   private readonly total: number;
   private readonly steps: number;
+  /** The params region (written by the exporter only: read once, as the C program would at start). */
+  private readonly params: FieldValues<keyof typeof OPTIMISER_PARAMS.fields>;
   private received = 0;
 
   constructor(pe: LoadedPe) {
@@ -38,14 +41,16 @@ export class OptimiserProgram implements Program {
     this.steps = pe.words[H.steps];
     this.total = pe.words[H.inputs];
     const table = this.mem.at('paramSlices');
-    for (let i = 0; i < pe.words[table]; i++) {
-      const [layer, slice, inputs, neurons, offset] = pe.words.subarray(table + 1 + PARAM_SLICE_WORDS * i, table + 1 + PARAM_SLICE_WORDS * (i + 1));
+    const { count } = PARAM_SLICES.head.decode(pe.words, table);
+    for (let i = 0; i < count; i++) {
+      const { layer, slice, inputs, neurons, offset } = PARAM_SLICES.decodeRecord(pe.words, table, i);
       this.held.push({ layer, slice, size: inputs * neurons, offset });
     }
+    this.params = OPTIMISER_PARAMS.decode(pe.words, this.mem.at('params'));
     const { f32 } = this.mem;
     const [W, M] = [this.mem.at('weights'), this.mem.at('moments')];
     flushSubnormalsInPlace(f32.subarray(W, W + this.total));
-    flushSubnormalsInPlace(f32.subarray(M, M + 2 * this.total));
+    flushSubnormalsInPlace(f32.subarray(M, M + MOMENTS.wordsFor(this.total)));
   }
 
   receive(key: number, payload: number): void {
@@ -62,25 +67,24 @@ export class OptimiserProgram implements Program {
     const work = idle(this.received);
     this.received = 0;
     const { u32, f32 } = this.mem;
-    const control = this.mem.at('control');
-    const p = this.mem.at('params');
-    const start = 2 * this.steps + u32[p + 7];
-    if (u32[control] !== 1 || t < start) return work;
-    const [beta1, beta2, eps, wd, oneMinusBeta1, oneMinusBeta2] = f32.subarray(p, p + 6);
-    const perTick = u32[p + 6];
-    const lr = f32[control + 1];
+    const control = OPTIMISER_CONTROL.decode(u32, this.mem.at('control'));
+    const p = this.params;
+    const start = 2 * this.steps + p.gatherTicks;
+    if (control.update !== 1 || t < start) return work;
+    const { beta1, beta2, eps, weightDecay: wd, oneMinusBeta1, oneMinusBeta2, packetsPerTick: perTick } = p;
+    const { lr } = control;
     const adam = this.mem.at('adamState');
     const from = (t - start) * perTick;
     if (from >= this.total) return work;
     if (from === 0) {
-      u32[adam] += 1;
-      f32[adam + 1] = fround(f32[adam + 1] * beta1);
-      f32[adam + 2] = fround(f32[adam + 2] * beta2);
+      const s = ADAM_STATE.decode(u32, adam);
+      ADAM_STATE.encode(u32, adam, { step: s.step + 1, beta1Power: fround(s.beta1Power * beta1), beta2Power: fround(s.beta2Power * beta2) });
     }
-    const c1 = fround(1 - f32[adam + 1]);
-    const c2 = fround(1 - f32[adam + 2]);
-    const [W, G, M] = [this.mem.at('weights'), this.mem.at('gradients'), this.mem.at('moments')];
-    const V = M + this.total;
+    const { beta1Power, beta2Power } = ADAM_STATE.decode(u32, adam);
+    const c1 = fround(1 - beta1Power);
+    const c2 = fround(1 - beta2Power);
+    const [W, G] = [this.mem.at('weights'), this.mem.at('gradients')];
+    const [M, V] = [MOMENTS.planeAt(this.mem.at('moments'), 'm', this.total), MOMENTS.planeAt(this.mem.at('moments'), 'v', this.total)];
     const to = Math.min(this.total, from + perTick);
     for (const h of this.held) {
       for (let q = Math.max(from, h.offset); q < Math.min(to, h.offset + h.size); q++) {

@@ -1,5 +1,5 @@
 import type { TickWork } from '../../cost.js';
-import { bitmapWords, type RegionName } from '../../memory-layout.js';
+import { bitmapWords, getBit, setBit, SOURCE_SLICES, type RegionName } from '../../memory-layout.js';
 import type { LoadedPe } from '../load-config.js';
 
 /**
@@ -27,11 +27,18 @@ export class Memory {
   readonly u32: Uint32Array;
   readonly i32: Int32Array;
   readonly f32: Float32Array;
+  /** The sourceSlices region (layer and loss programs; -1 without one): its count word, first start word, record stride. */
+  private readonly sliceCountAt: number;
+  private readonly sliceStartAt: number;
+  private readonly sliceStride = SOURCE_SLICES.record.words;
 
   constructor(readonly pe: LoadedPe) {
     this.u32 = pe.words;
     this.i32 = new Int32Array(pe.words.buffer, pe.words.byteOffset, pe.words.length);
     this.f32 = new Float32Array(pe.words.buffer, pe.words.byteOffset, pe.words.length);
+    const slices = pe.regions.get('sourceSlices');
+    this.sliceCountAt = slices ? slices.offset + SOURCE_SLICES.head.at.count : -1;
+    this.sliceStartAt = slices ? SOURCE_SLICES.recordAt(slices.offset, 0) + SOURCE_SLICES.record.at.start : -1;
   }
 
   at(name: RegionName): number {
@@ -42,11 +49,11 @@ export class Memory {
 
   /** Bit `i` of the bitmap starting at word `offset`. */
   bit(offset: number, i: number): boolean {
-    return ((this.u32[offset + (i >>> 5)] >>> (i & 31)) & 1) === 1;
+    return getBit(this.u32, offset, i);
   }
 
   setBit(offset: number, i: number): void {
-    this.u32[offset + (i >>> 5)] = (this.u32[offset + (i >>> 5)] | (1 << (i & 31))) >>> 0;
+    setBit(this.u32, offset, i);
   }
 
   /**
@@ -54,18 +61,24 @@ export class Memory {
    * count, then each slice's first neuron), or -1 when the key names no slice or an index of `size` or more.
    */
   sourceIndex(slice: number, neuron: number, size: number): number {
-    const table = this.at('sourceSlices');
-    if (slice >= this.u32[table]) return -1; // not a slice of the source population: ignored, as the C program would
-    const k = this.u32[table + 1 + slice] + neuron;
+    this.at('sourceSlices'); // a program without the region fails here, as before
+    if (slice >= this.u32[this.sliceCountAt]) return -1; // not a slice of the source population: ignored, as the C program would
+    const k = this.sliceStart(slice) + neuron;
     return k < size ? k : -1;
+  }
+
+  /** The first neuron of source slice `s`. */
+  private sliceStart(s: number): number {
+    return this.u32[this.sliceStartAt + this.sliceStride * s];
   }
 
   /** The slice of the source population holding index k, and k's neuron within that slice. */
   sourceSliceOf(k: number): { slice: number; neuron: number } {
-    const table = this.at('sourceSlices');
+    this.at('sourceSlices');
+    const count = this.u32[this.sliceCountAt];
     let slice = 0;
-    while (slice + 1 < this.u32[table] && this.u32[table + 2 + slice] <= k) slice++;
-    return { slice, neuron: k - this.u32[table + 1 + slice] };
+    while (slice + 1 < count && this.sliceStart(slice + 1) <= k) slice++;
+    return { slice, neuron: k - this.sliceStart(slice) };
   }
 
   /** Row `step` of a per-step bitmap table of `n` bits per step. */
