@@ -178,6 +178,9 @@ async function runSeed(seed) {
   const bestVal = Math.max(...rows.map((r) => r.validationAccuracy));
   return {
     seed,
+    loss: config.loss,
+    init: config.init,
+    optimizer: { lr: config.optimizer.lr, gamma: config.optimizer.gamma },
     bestEpoch: result.bestEpoch,
     bestValidation: bestVal,
     lastValidation: last.validationAccuracy,
