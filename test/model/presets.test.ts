@@ -11,8 +11,8 @@ describe('presets', () => {
     expect([c.optimizer.lr, c.optimizer.weightDecay, c.optimizer.gamma, c.batch, c.epochs]).toEqual([0.0019, 6.5e-7, 0.95, 22, 40]);
   });
 
-  // a is 0.01, not the table's 0.003: with 0.003 the output layer fell silent and six of ten seeds
-  // collapsed (results/training-collapse/README.md).
+  // a is 0.01, not the table's 0.003: with 0.003 the output layer fell silent and seeds collapsed
+  // (results/training-collapse/README.md).
   it('exact is the exact-EventProp column in milliseconds: inputs 0-30 ms, tau0 0.5 ms, tau1 6.4 ms, a 0.01 (not 0.003)', () => {
     const c = TrainConfigSchema.parse(presetConfig('exact'));
     const ms = (steps: number) => steps * c.neuron.dtMs;
