@@ -56,6 +56,11 @@ export interface TrainOptions {
    * then selected among the epochs run so far.
    */
   afterEpoch?: (metrics: EpochMetrics, history: EpochMetrics[]) => Promise<boolean | void> | boolean | void;
+  /**
+   * Called after each batch's update with that batch's gradients, per layer (disposed after the call;
+   * read them synchronously): for diagnostics such as gradient norms (scripts/diagnose-training.mjs).
+   */
+  onGradients?: (epoch: number, batch: number, grads: readonly tf.Tensor2D[]) => void;
 }
 
 export interface TrainResult {
@@ -304,6 +309,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           const { grads, pending: p } = await withRunNetwork((run) => runBatchPending(run, [trainSet], [idx], true));
           lr = scheduledLr(config.optimizer, epoch * batches + b, batches);
           optimizer.apply(net.weights, grads as tf.Tensor2D[], lr);
+          opts.onGradients?.(epoch + 1, b + 1, grads as tf.Tensor2D[]);
           tf.dispose(grads);
           if (perBatch) {
             const [[outcome]] = await readOutcomes([p]);

@@ -8,6 +8,10 @@ import { yinyangDataset } from '../../src/data/yinyang.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { presetConfig } from '../../src/model/train-config.js';
 import { epochOrder, train } from '../../src/train/trainer.js';
+import { encodeSet, runBatch } from '../../src/train/batch-runner.js';
+import { loadDataset } from '../../src/data/sources.js';
+import { initModel } from '../../src/model/init.js';
+import { networkFromModel } from '../../src/engine/model-network.js';
 import { scheduledLr } from '../../src/train/optimizer.js';
 
 describe('trainer (library)', () => {
@@ -37,6 +41,31 @@ describe('trainer (library)', () => {
     expect(result.history[result.bestEpoch - 1].validationAccuracy).toBe(bestVal);
     expect(result.validation.accuracy).toBe(bestVal);
     expect(result.model.metrics?.testAccuracy).toBe(result.test.accuracy);
+  });
+
+  it('onGradients passes each batch its gradients: batch 1 equals runBatch on the initial weights and the first samples of the epoch order', async () => {
+    const config = { ...presetConfig('twin'), hidden: [30], epochs: 2, batch: 10, seed: 3 };
+    const calls: [number, number][] = [];
+    let first: number[][][] = [];
+    const before = tf.memory().numTensors;
+    await train({
+      config,
+      data,
+      backend: 'wasm',
+      onGradients: (epoch, batch, grads) => {
+        calls.push([epoch, batch]);
+        if (epoch === 1 && batch === 1) first = grads.map((g) => g.arraySync() as number[][]);
+      },
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(calls).toEqual([1, 2].flatMap((e) => Array.from({ length: 12 }, (_, b): [number, number] => [e, b + 1])));
+    // Independently: the initial network, the first 10 samples of epoch 0's order, one batch with gradients.
+    const set = encodeSet(loadDataset(data.train), { steps: config.steps, tMin: config.encoding.tMin, tMax: config.encoding.tMax ?? config.steps - 1, bias: true });
+    const net = networkFromModel(initModel(config, set.inputs, 3));
+    const { grads } = await runBatch(net, set, epochOrder(set.count, config.seed, 0).subarray(0, 10), true);
+    expect(first).toEqual(grads.map((g) => g.arraySync()));
+    expect(first[1].flat().some((v) => v !== 0)).toBe(true);
+    tf.dispose([...grads, ...net.weights]);
   });
 
   it('epoch order is a seeded permutation: same seed and epoch, same order; otherwise different', () => {
