@@ -1,20 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { copyData, ensureBuilt, expectUserError, freshDir, prepareData, readJson, REPO, removeTempDirs, runCli, runCliOk } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { copyData, expectUserError, freshDir, readJson, REPO, runCli, runCliOk, setUpCliTests } from '../cli/run-cli.js';
 
 /**
  * The user's path through the built CLI: export the committed twin model, simulate it, and validate it
  * against the tensor engine; the simulator must agree with the engine on every spike.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
-
-beforeAll(async () => {
-  await ensureBuilt();
-  prepareData();
-}, 120_000);
-afterAll(removeTempDirs);
+setUpCliTests();
 
 describe.concurrent('export, simulate, validate', () => {
   const model = join(REPO, 'results/main/model.json');

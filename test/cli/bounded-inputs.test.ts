@@ -1,19 +1,14 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { copyData, ensureBuilt, expectUserError, freshDir, prepareData, REPO, removeTempDirs, runCli } from './run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { copyData, expectUserError, freshDir, REPO, runCli, setUpCliTests } from './run-cli.js';
 
 /**
  * Inputs are bounded before any work: settings whose tensors cannot fit, weights that are not float32,
  * training data that skips a class. One line each, nothing written; a split without some class warns.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
-beforeAll(async () => {
-  await ensureBuilt();
-  prepareData();
-}, 120_000);
-afterAll(removeTempDirs);
+setUpCliTests();
 
 const RUN = ['--train', 'small.csv', '--validation', 'v.csv', '--test', 't.csv', '--backend', 'wasm', '--quiet', '--epochs', '1', '--out', 'm.json'];
 

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { datasetToCsv } from '../../src/data/csv.js';
 import { YINYANG_FEATURES, yinyangDataset } from '../../src/data/yinyang.js';
 import { initModel } from '../../src/model/init.js';
@@ -76,6 +76,19 @@ async function build(): Promise<void> {
 const state = globalThis as { __s2propBuild?: Promise<void> };
 
 /** Build dist/ once per process (when stale); every suite's `beforeAll` awaits it. */
+/**
+ * The usual set-up of a file of CLI tests: a per-test time limit, the CLI built and the data CSVs
+ * prepared once before its tests, its temporary folders removed after them.
+ */
+export function setUpCliTests(testTimeout = 60_000): void {
+  vi.setConfig({ testTimeout });
+  beforeAll(async () => {
+    await ensureBuilt();
+    prepareData();
+  }, 120_000);
+  afterAll(removeTempDirs);
+}
+
 export function ensureBuilt(): Promise<void> {
   state.__s2propBuild ??= build();
   return state.__s2propBuild;

@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkFileOutput, checkFolderOutput } from '../../src/io/output-paths.js';
-import { copyData, ensureBuilt, expectUserError, folderState, freshDir, prepareData, removeTempDirs, runCli, runCliOk, SMALL_TRAIN } from '../cli/run-cli.js';
+import { copyData, expectUserError, folderState, freshDir, runCli, runCliOk, SMALL_TRAIN, setUpCliTests } from '../cli/run-cli.js';
 
 /**
  * Output paths are checked before any work: a folder where a file is expected, a file on the way to a
@@ -10,12 +10,7 @@ import { copyData, ensureBuilt, expectUserError, folderState, freshDir, prepareD
  * checkpoint unless --keep-checkpoint.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
-beforeAll(async () => {
-  await ensureBuilt();
-  prepareData();
-}, 120_000);
-afterAll(removeTempDirs);
+setUpCliTests();
 
 const message = (f: () => void) => {
   try {

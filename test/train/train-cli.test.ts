@@ -1,20 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { copyData, ensureBuilt, freshDir, prepareData, readJson, removeTempDirs, runCliOk } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { copyData, freshDir, readJson, runCliOk, setUpCliTests } from '../cli/run-cli.js';
 
 /**
  * `s2prop train` and `eval` through the built CLI on 60 training rows, 20 hidden neurons, wasm backend:
  * reproducible to the byte, an exact resume, and the metrics log and evaluation that go with them.
  */
 
-vi.setConfig({ testTimeout: 60_000 });
-
-beforeAll(async () => {
-  await ensureBuilt();
-  prepareData();
-}, 120_000);
-afterAll(removeTempDirs);
+setUpCliTests();
 
 const RUN = ['--hidden', '20', '--train', 'small.csv', '--validation', 'v.csv', '--test', 't.csv', '--seed', '4', '--backend', 'wasm', '--quiet'];
 
