@@ -11,6 +11,7 @@ import { loadModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { optimiserOf } from '../model/train-config.js';
 import { table } from '../report/format.js';
+import { calibrationReporter } from './calibration-progress.js';
 import { filePath, positiveInt } from './common.js';
 
 interface Args {
@@ -119,7 +120,13 @@ export const exportCommand: CommandModule<object, Args> = {
     const machine = loadMachine(args.machine);
     const slots = positiveInt('slots', args.slots);
     const training = args.train ? trainingExport(model, args) : undefined;
-    const quantised = quant === 'float32' ? undefined : quantiseModel(model, quant, clipPercentile, rounding, rounding === 'calibrated' ? calibrationData(args.calibration, model) : undefined);
+    const progress = calibrationReporter();
+    let quantised;
+    try {
+      quantised = quant === 'float32' ? undefined : quantiseModel(model, quant, clipPercentile, rounding, rounding === 'calibrated' ? calibrationData(args.calibration, model) : undefined, { onProgress: progress.onProgress });
+    } finally {
+      progress.done();
+    }
     const { files, report } = exportModel(model, { quant, clipPercentile, machine, slots, quantised, training });
     writeDirAtomic(out, files);
     process.stdout.write(`${exportSummary(report)}\nconfig written to ${out} (details in ${out}/report.json)\n`);

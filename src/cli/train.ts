@@ -10,6 +10,7 @@ import { evaluationReport, percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { filePath, startBackend, withBackend } from './common.js';
+import { calibrationReporter } from './calibration-progress.js';
 import { epochReporter } from './progress.js';
 
 /** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
@@ -116,6 +117,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   const data = dataFromArgs(args);
   const backend = await startBackend(args.backend);
   const report = args.quiet ? () => {} : epochReporter();
+  const calibration = args.quiet ? null : calibrationReporter();
   // Announced once training starts, after the data and any checkpoint passed their checks, so a
   // rejected input gives only its one error line on stderr.
   let announced = false;
@@ -134,7 +136,14 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     checkpointPath: `${args.out}.ckpt.json`,
     resume: args.resume,
     init,
+    onCalibration: calibration
+      ? (p) => {
+          announce();
+          calibration.onProgress(p);
+        }
+      : undefined,
     onProgress: (p) => {
+      calibration?.done();
       announce();
       report(p);
       if (p.type === 'epoch' && args.log) writeMetricsCsv(args.log, p.history);
