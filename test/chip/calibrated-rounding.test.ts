@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { calibrateRounding, type CalibrationProgress } from '../../src/chip/calibrated-rounding.js';
+import { calibrateRounding, defaultSearchPatterns, type CalibrationProgress } from '../../src/chip/calibrated-rounding.js';
 import { kernelMax, roundingSlack, runLayer, traceNeuron, trialSpikes } from '../../src/chip/calibration-lif.js';
 import { writeDirAtomic } from '../../src/chip/config-dir.js';
 import { exportModel } from '../../src/chip/export.js';
@@ -326,6 +326,12 @@ describe('calibrated rounding: the incremental search equals re-running everythi
       expect(report.distance).not.toBe(report.distanceNearest);
     });
   }
+
+  it('the default bound is floor(2^27 / (T x synapses)), at least 256 (hand calculation): twin 5178, swept 499, 5-1000-3 at T = 168 256', () => {
+    expect(defaultSearchPatterns(27, 5 * 120 + 120 * 3)).toBe(5178);
+    expect(defaultSearchPatterns(168, 5 * 200 + 200 * 3)).toBe(499);
+    expect(defaultSearchPatterns(168, 5 * 1000 + 1000 * 3)).toBe(256);
+  });
 
   it('maxPatterns 12 of 32: the search runs on patterns floor(i * 32 / 12) (their 15 samples); the report counts all 40', () => {
     const T = 16;
