@@ -1,4 +1,10 @@
+import type { LifConstants } from './calibration-lif.js';
+import { better, firstSpikes, layerRasters, networkCost, type Cost, type DenseLayer, type Patterns } from './calibration-network.js';
+import { emptyStats, searchLayer, type SearchProgress, type SearchStats } from './calibration-search.js';
 import { layerFromMantissas, mantissaMax, quantiseLayer, type LayerQuantisation, type QuantType } from './quantise.js';
+
+export type { LifConstants } from './calibration-lif.js';
+export type { SearchStats } from './calibration-search.js';
 
 /**
  * Calibrated rounding (an AdaRound-like post-training rounding for spiking layers): instead of rounding
@@ -23,8 +29,11 @@ import { layerFromMantissas, mantissaMax, quantiseLayer, type LayerQuantisation,
  * its percentile rule's exponent and `finerExponents` finer ones (smaller steps, more clipping) and keeps
  * the one with the lowest objective, unless `exponents` fixes them. Later rounds go over every layer
  * again, from its calibrated mantissas, with the calibrated layers above it. Samples with the same input
- * spikes are run once; a move re-runs only the samples in which its input spiked, and the layers above
- * only where the neuron's spikes changed.
+ * spikes are run once; a move re-runs only the samples in which its input spiked, each from the step its
+ * input changes, skips those in which no spike can move, and re-runs the layers above only where the
+ * neuron's spikes changed (calibration-search.ts says how, and why the result is the same as re-running
+ * everything). The search runs on at most `maxPatterns` patterns (by default as many as WORK_BOUND
+ * allows), evenly spread over the calibration set's; the report counts the errors on all samples.
  *
  * The layers run the contract's float32 recurrence (eventprop.md). For quantised weights the synaptic
  * input is a sum of integer multiples of 2^exp, exact in double and in float32, so the spikes seen here
@@ -33,14 +42,6 @@ import { layerFromMantissas, mantissaMax, quantiseLayer, type LayerQuantisation,
  * objective, never the exactness of the export.
  */
 
-export interface LifConstants {
-  alpha: number;
-  beta: number;
-  oneMinusBeta: number;
-  threshold: number;
-}
-
-/** Calibration samples: input spike steps [samples][inputs] (the model's encoding) and their labels. */
 export interface CalibrationSet {
   encoded: Int32Array;
   labels: ArrayLike<number>;
@@ -57,14 +58,66 @@ export interface CalibrationOptions {
   rounds: number;
   /** Sweeps over a layer's weights per round, at most (a sweep that keeps no move ends the layer). */
   maxSweeps: number;
+  /**
+   * Distinct input patterns the search runs on, at most: when the calibration set has more, the search
+   * runs on this many, evenly spread over them (in order of first appearance), and the report still
+   * counts the errors on all samples. Default (undefined): as many as the work bound allows,
+   * defaultSearchPatterns. Infinity: all.
+   */
+  maxPatterns?: number;
+  /** Called as the search goes (after every neuron of a layer); the library prints nothing itself. */
+  onProgress?: (p: CalibrationProgress) => void;
+  /** Work counts, added to (for profiling: scripts/bench-calibrated-rounding.mjs). */
+  stats?: SearchStats;
+}
+
+/** Where calibrated rounding stands. */
+export interface CalibrationProgress {
+  /** Round (1-based) of `rounds`; layer (0-based) of `layers`; the exponent being tried. */
+  round: number;
+  rounds: number;
+  layer: number;
+  layers: number;
+  exp: number;
+  /** The sweep over the layer's weights (1-based), and its neurons done of `neurons`. */
+  sweep: number;
+  neuron: number;
+  neurons: number;
+  /** Calibration samples the network misclassifies with the layer's mantissas as they stand. */
+  errors: number;
+  /** The samples of the patterns the search runs on (all calibration samples unless maxPatterns bounds them). */
+  samples: number;
+  /**
+   * An estimate of the fraction of the work done, 0..1, for an estimate of the time left: searches
+   * weighted by their layer's synapses, each expected to take as many sweeps as the finished ones of
+   * the same round took on average (3 in the first round and 2 in later ones before any finished).
+   */
+  fraction: number;
 }
 
 export const CALIBRATION_DEFAULTS: CalibrationOptions = { finerExponents: 2, radius: 2, rounds: 3, maxSweeps: 30 };
+
+/**
+ * The work bound of the default maxPatterns: a sweep over a layer costs about patterns x steps x the
+ * layer's synapses, so the search runs on at most WORK_BOUND / (steps x synapses) patterns (at least
+ * 256): all 487 of the twin (T = 27, 960 synapses, bound 5178), 499 of the 3614 of the swept 0.25 ms
+ * model (T = 168, 1600 synapses), which keeps its calibration under a minute here at int8 and int4.
+ * Measured, with the accuracy it keeps, in scripts/bench-calibrated-rounding.mjs.
+ */
+export const WORK_BOUND = 2 ** 27;
+
+/** The default bound on the patterns the search runs on, for a network of `synapses` synapses run for `steps` steps. */
+export function defaultSearchPatterns(steps: number, synapses: number): number {
+  return Math.max(256, Math.floor(WORK_BOUND / (steps * synapses)));
+}
 
 export interface CalibrationReport {
   samples: number;
   /** Distinct input spike patterns among them (samples with equal inputs are run once). */
   patterns: number;
+  /** The patterns the search ran on (all, or maxPatterns of them), and their samples. */
+  patternsSearched: number;
+  samplesSearched: number;
   /** Misclassified calibration samples with round-to-nearest and with calibrated rounding. */
   errorsNearest: number;
   errors: number;
@@ -79,72 +132,7 @@ export interface CalibrationReport {
   sweeps: number[];
 }
 
-/** A layer as the calibration runs it: row-major [inputs][outputs] values. */
-interface DenseLayer {
-  w: Float64Array;
-  rows: number;
-  cols: number;
-}
-
 const fround = Math.fround;
-
-/** Steps 1..T-1 of one LIF neuron; x[at + t] is the synaptic input arriving in step t + 1; spikes to out[outAt + t * stride]. */
-function runNeuron(x: Float64Array, at: number, steps: number, c: LifConstants, out: Uint8Array, outAt: number, stride: number): void {
-  let I = 0;
-  let V = 0;
-  out[outAt] = 0;
-  for (let i = 1; i < steps; i++) {
-    I = fround(fround(c.alpha * I) + fround(x[at + i - 1]));
-    V = fround(fround(c.beta * V) + fround(c.oneMinusBeta * I));
-    if (V > c.threshold) {
-      out[outAt + i * stride] = 1;
-      V = 0;
-    } else out[outAt + i * stride] = 0;
-  }
-}
-
-/** One pattern through one layer: raster [steps][rows] in, spikes [steps][cols] out. */
-function layerPattern(raster: Uint8Array, at: number, layer: DenseLayer, steps: number, c: LifConstants, out: Uint8Array, outAt: number, x: Float64Array): void {
-  const { w, rows, cols } = layer;
-  for (let j = 0; j < cols; j++) {
-    for (let t = 0; t < steps; t++) {
-      let sum = 0;
-      const r = at + t * rows;
-      for (let k = 0; k < rows; k++) if (raster[r + k]) sum += w[k * cols + j];
-      x[t] = sum;
-    }
-    runNeuron(x, 0, steps, c, out, outAt + j, cols);
-  }
-}
-
-/** A layer on every pattern: rasters [patterns][steps][rows] in, [patterns][steps][cols] out. */
-function layerRasters(raster: Uint8Array, patterns: number, layer: DenseLayer, steps: number, c: LifConstants): Uint8Array {
-  const out = new Uint8Array(patterns * steps * layer.cols);
-  const x = new Float64Array(steps);
-  for (let p = 0; p < patterns; p++) layerPattern(raster, p * steps * layer.rows, layer, steps, c, out, p * steps * layer.cols, x);
-  return out;
-}
-
-/** First spike step of each neuron of a raster [steps][cols] (T when silent). */
-function firstSpikes(raster: Uint8Array, at: number, steps: number, cols: number, out: Int32Array): void {
-  out.fill(steps);
-  for (let t = steps - 1; t >= 0; t--) for (let j = 0; j < cols; j++) if (raster[at + t * cols + j]) out[j] = t;
-}
-
-/** Prediction from first spikes: the earliest, ties to the lowest index. */
-function prediction(first: Int32Array): number {
-  let best = 0;
-  for (let n = 1; n < first.length; n++) if (first[n] < first[best]) best = n;
-  return best;
-}
-
-/** The calibration samples grouped by identical input spikes: one raster per pattern, its count and label counts. */
-interface Patterns {
-  count: number;
-  raster: Uint8Array;
-  samples: Int32Array;
-  labelCounts: Int32Array;
-}
 
 function groupPatterns(set: CalibrationSet, inputs: number, steps: number, classes: number): Patterns {
   const n = set.encoded.length / inputs;
@@ -176,224 +164,67 @@ function groupPatterns(set: CalibrationSet, inputs: number, steps: number, class
   return { count: rows.length, raster, samples: Int32Array.from(samples), labelCounts: Int32Array.from(labelCounts) };
 }
 
-/** The objective of one pattern: misclassified samples, and the first-spike distance (times its samples). */
-interface Cost {
-  errors: number;
-  distance: number;
+/** `count` of the patterns, evenly spread (pattern floor(i * all / count) for i < count); all of them when count >= all. */
+function spread(pats: Patterns, count: number, cells: number, classes: number): Patterns {
+  if (!(count < pats.count)) return pats;
+  const n = Math.max(1, Math.floor(count));
+  const raster = new Uint8Array(n * cells);
+  const samples = new Int32Array(n);
+  const labelCounts = new Int32Array(n * classes);
+  for (let i = 0; i < n; i++) {
+    const p = Math.floor((i * pats.count) / n);
+    raster.set(pats.raster.subarray(p * cells, (p + 1) * cells), i * cells);
+    samples[i] = pats.samples[p];
+    labelCounts.set(pats.labelCounts.subarray(p * classes, (p + 1) * classes), i * classes);
+  }
+  return { count: n, raster, samples, labelCounts };
 }
 
-/**
- * The output of the layers above layer l for every pattern, kept up to date while the spikes of layer l
- * change: the synaptic input of the first layer above is updated by the changed spikes alone; the layers
- * further up run again for that pattern. Without layers above, layer l is the output layer.
- */
-class Upward {
-  private readonly buffers: Uint8Array[];
-  private readonly xUp: Float64Array;
-  private readonly x: Float64Array;
-  private readonly first: Int32Array;
-  private readonly outputs: number;
+/** A network's output first spikes on every pattern, [patterns][outputs]. */
+function outputFirstSpikes(layers: DenseLayer[], pats: Patterns, steps: number, c: LifConstants): Int32Array {
+  let r = pats.raster;
+  for (const layer of layers) r = layerRasters(r, pats.count, layer, steps, c);
+  const outputs = layers[layers.length - 1].cols;
+  const first = new Int32Array(pats.count * outputs);
+  for (let p = 0; p < pats.count; p++) firstSpikes(r, p * steps * outputs, steps, outputs, first, p * outputs);
+  return first;
+}
 
-  constructor(
-    private readonly raster: Uint8Array,
-    private readonly cols: number,
-    private readonly pats: Patterns,
-    private readonly upper: DenseLayer[],
-    private readonly steps: number,
-    private readonly c: LifConstants,
-    private readonly target: Int32Array,
-  ) {
-    this.outputs = upper.length ? upper[upper.length - 1].cols : cols;
-    this.buffers = upper.map((l) => new Uint8Array(steps * l.cols));
-    this.x = new Float64Array(steps);
-    this.first = new Int32Array(this.outputs);
-    const next = upper[0];
-    this.xUp = new Float64Array(next ? pats.count * steps * next.cols : 0);
-    if (next) {
-      for (let s = 0; s < pats.count * steps; s++) {
-        for (let k = 0; k < cols; k++) {
-          if (!raster[s * cols + k]) continue;
-          for (let n = 0; n < next.cols; n++) this.xUp[s * next.cols + n] += next.w[k * next.cols + n];
-        }
-      }
+/** The searches planned, in order, and an estimate of the fraction done (see CalibrationProgress.fraction). */
+class Plan {
+  private readonly searches: { round: number; weight: number; sweeps: number | null }[] = [];
+  private current = 0;
+
+  constructor(sizes: number[], exponentsTried: number, rounds: number) {
+    for (let round = 1; round <= rounds; round++) {
+      for (const weight of sizes) for (let e = 0; e < (round === 1 ? exponentsTried : 1); e++) this.searches.push({ round, weight, sweeps: null });
     }
   }
 
-  /** Neuron j of layer l started (sign +1) or stopped (sign -1) spiking in step t of pattern p. */
-  update(p: number, t: number, j: number, sign: number): void {
-    const next = this.upper[0];
-    if (!next) return;
-    const at = (p * this.steps + t) * next.cols;
-    for (let n = 0; n < next.cols; n++) this.xUp[at + n] += sign * next.w[j * next.cols + n];
+  /** The current search finished after `sweeps` sweeps. */
+  finish(sweeps: number): void {
+    this.searches[this.current++].sweeps = sweeps;
   }
 
-  /** The objective of pattern p with the current raster of layer l. */
-  cost(p: number, into: Cost): void {
-    const { steps, c, upper, outputs } = this;
-    let r = this.raster;
-    let rAt = p * steps * this.cols;
-    upper.forEach((layer, i) => {
-      const out = this.buffers[i];
-      if (i === 0) {
-        for (let n = 0; n < layer.cols; n++) {
-          for (let t = 0; t < steps; t++) this.x[t] = this.xUp[(p * steps + t) * layer.cols + n];
-          runNeuron(this.x, 0, steps, c, out, n, layer.cols);
-        }
-      } else layerPattern(r, rAt, layer, steps, c, out, 0, this.x);
-      r = out;
-      rAt = 0;
+  private expected(round: number): number {
+    const same = this.searches.filter((s) => s.sweeps !== null && (s.round === 1) === (round === 1));
+    if (same.length) return same.reduce((n, s) => n + s.sweeps!, 0) / same.length;
+    return round === 1 ? 3 : 2;
+  }
+
+  fraction(sweep: number, neuronFraction: number): number {
+    let done = 0;
+    let left = 0;
+    this.searches.forEach((s, i) => {
+      if (s.sweeps !== null) done += s.weight * s.sweeps;
+      else if (i === this.current) {
+        const now = sweep - 1 + neuronFraction;
+        done += s.weight * now;
+        left += s.weight * (Math.max(this.expected(s.round), sweep) - now);
+      } else left += s.weight * this.expected(s.round);
     });
-    firstSpikes(r, rAt, steps, outputs, this.first);
-    let d = 0;
-    for (let n = 0; n < outputs; n++) d += Math.abs(this.first[n] - this.target[p * outputs + n]);
-    const count = this.pats.samples[p];
-    into.errors = count - this.pats.labelCounts[p * outputs + prediction(this.first)];
-    into.distance = count * d;
+    return done + left > 0 ? done / (done + left) : 1;
   }
-}
-
-/** Round half to even (as quantise.ts). */
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/**
- * Calibrate one layer's mantissas (exponent `exp`, range ±max) on `inputs`, the rasters
- * [patterns][steps][rows] arriving from the calibrated layers below, with `upper` the float layers above
- * and `target` [patterns][outputs] the float network's first spikes. Returns the mantissas, the sweeps run
- * and the objective before and after.
- */
-function calibrateLayer(
-  weights: number[][],
-  exp: number,
-  max: number,
-  inputs: Uint8Array,
-  pats: Patterns,
-  steps: number,
-  upper: DenseLayer[],
-  target: Int32Array,
-  c: LifConstants,
-  radius: number,
-  maxSweeps: number,
-  start?: Int32Array,
-): { mantissas: Int32Array; sweeps: number; before: Cost; after: Cost } {
-  const rows = weights.length;
-  const cols = weights[0].length;
-  const P = pats.count;
-  const scale = 2 ** exp;
-  const clip = (m: number) => Math.max(-max, Math.min(max, m));
-  const mantissas = new Int32Array(rows * cols);
-  weights.forEach((row, k) => row.forEach((w, j) => (mantissas[k * cols + j] = clip(roundEven(w / scale)))));
-  if (start) mantissas.set(start);
-  const raster = layerRasters(inputs, P, { w: Float64Array.from(mantissas, (m) => m * scale), rows, cols }, steps, c);
-  const up = new Upward(raster, cols, pats, upper, steps, c, target);
-  const errors = new Int32Array(P);
-  const distance = new Float64Array(P);
-  const total: Cost = { errors: 0, distance: 0 };
-  const one: Cost = { errors: 0, distance: 0 };
-  for (let p = 0; p < P; p++) {
-    up.cost(p, one);
-    errors[p] = one.errors;
-    distance[p] = one.distance;
-    total.errors += one.errors;
-    total.distance += one.distance;
-  }
-  const before = { ...total };
-
-  // For every input, the patterns in which it spiked: a change of its weights touches only those.
-  const patternsOf: Int32Array[] = Array.from({ length: rows }, (_, k) => {
-    const list: number[] = [];
-    for (let p = 0; p < P; p++) {
-      for (let t = 0; t < steps; t++) {
-        if (inputs[(p * steps + t) * rows + k]) {
-          list.push(p);
-          break;
-        }
-      }
-    }
-    return Int32Array.from(list);
-  });
-  const x = new Float64Array(P * steps); // neuron j's synaptic input per pattern and step (exact: integers times 2^exp)
-  const spikes = new Uint8Array(steps);
-  const trialErrors = new Int32Array(P);
-  const trialDistance = new Float64Array(P);
-  const saved = new Uint8Array(P * steps);
-  const changed: number[] = [];
-
-  /** Move mantissa (k, j) to `cand` if that lowers the objective; x holds neuron j's synaptic input. */
-  const tryMove = (k: number, j: number, cand: number): boolean => {
-    const delta = (cand - mantissas[k * cols + j]) * scale;
-    let dErrors = 0;
-    let dDistance = 0;
-    changed.length = 0;
-    for (const p of patternsOf[k]) {
-      for (let t = 0; t < steps; t++) if (inputs[(p * steps + t) * rows + k]) x[p * steps + t] += delta;
-      runNeuron(x, p * steps, steps, c, spikes, 0, 1);
-      let same = true;
-      for (let t = 0; t < steps && same; t++) same = spikes[t] === raster[(p * steps + t) * cols + j];
-      if (same) continue;
-      // Neuron j's spikes changed in pattern p: swap them into the raster, run the layers above.
-      changed.push(p);
-      for (let t = 0; t < steps; t++) {
-        const o = (p * steps + t) * cols + j;
-        saved[p * steps + t] = raster[o];
-        if (raster[o] !== spikes[t]) up.update(p, t, j, spikes[t] - raster[o]);
-        raster[o] = spikes[t];
-      }
-      up.cost(p, one);
-      trialErrors[p] = one.errors;
-      trialDistance[p] = one.distance;
-      dErrors += one.errors - errors[p];
-      dDistance += one.distance - distance[p];
-    }
-    if (dErrors < 0 || (dErrors === 0 && dDistance < 0)) {
-      mantissas[k * cols + j] = cand;
-      total.errors += dErrors;
-      total.distance += dDistance;
-      for (const p of changed) {
-        errors[p] = trialErrors[p];
-        distance[p] = trialDistance[p];
-      }
-      return true;
-    }
-    // Undo: the synaptic input, the raster and the layers above.
-    for (const p of patternsOf[k]) for (let t = 0; t < steps; t++) if (inputs[(p * steps + t) * rows + k]) x[p * steps + t] -= delta;
-    for (const p of changed) {
-      for (let t = 0; t < steps; t++) {
-        const o = (p * steps + t) * cols + j;
-        if (raster[o] !== saved[p * steps + t]) up.update(p, t, j, saved[p * steps + t] - raster[o]);
-        raster[o] = saved[p * steps + t];
-      }
-    }
-    return false;
-  };
-
-  let sweeps = 0;
-  while (sweeps < maxSweeps) {
-    sweeps++;
-    let kept = false;
-    for (let j = 0; j < cols; j++) {
-      for (let s = 0; s < P * steps; s++) {
-        let sum = 0;
-        for (let k = 0; k < rows; k++) if (inputs[s * rows + k]) sum += mantissas[k * cols + j];
-        x[s] = sum * scale;
-      }
-      for (let k = 0; k < rows; k++) {
-        const u = weights[k][j] / scale;
-        // One step up, else one step down: inside the range and less than `radius` steps from w / 2^exp.
-        for (const dir of [1, -1]) {
-          const cand = mantissas[k * cols + j] + dir;
-          if (Math.abs(cand) <= max && Math.abs(cand - u) < radius && tryMove(k, j, cand)) {
-            kept = true;
-            break;
-          }
-        }
-      }
-    }
-    if (!kept) break;
-  }
-  return { mantissas, sweeps, before, after: total };
 }
 
 /**
@@ -409,22 +240,61 @@ export function calibrateRounding(
   c: LifConstants,
   options: Partial<CalibrationOptions> = {},
 ): { layers: LayerQuantisation[]; report: CalibrationReport } {
-  const { finerExponents, radius, rounds, maxSweeps, exponents } = { ...CALIBRATION_DEFAULTS, ...options };
+  const { finerExponents, radius, rounds, maxSweeps, exponents, onProgress } = { ...CALIBRATION_DEFAULTS, ...options };
+  const stats = options.stats ?? emptyStats();
   const inputs = layers[0].length;
   const outputs = layers[layers.length - 1][0].length;
-  const pats = groupPatterns(set, inputs, steps, outputs);
+  const samples = set.encoded.length / inputs;
+  const all = groupPatterns(set, inputs, steps, outputs);
+  const synapses = layers.reduce((n, w) => n + w.length * w[0].length, 0);
+  const pats = spread(all, options.maxPatterns ?? defaultSearchPatterns(steps, synapses), steps * inputs, outputs);
   const float: DenseLayer[] = layers.map((w) => ({ w: Float64Array.from(w.flat(), fround), rows: w.length, cols: w[0].length }));
   // The float network's output first spikes per pattern: the distance's reference.
-  let r = pats.raster;
-  for (const layer of float) r = layerRasters(r, pats.count, layer, steps, c);
-  const target = new Int32Array(pats.count * outputs);
-  const first = new Int32Array(outputs);
-  for (let p = 0; p < pats.count; p++) {
-    firstSpikes(r, p * steps * outputs, steps, outputs, first);
-    target.set(first, p * outputs);
-  }
+  const target = outputFirstSpikes(float, pats, steps, c);
+  const samplesSearched = pats.samples.reduce((n, s) => n + s, 0);
 
   const max = mantissaMax(q);
+  const plan = new Plan(
+    layers.map((w) => w.length * w[0].length),
+    exponents ? 1 : finerExponents + 1,
+    rounds,
+  );
+  const progress = (round: number, layer: number, exp: number) => (p: SearchProgress) =>
+    onProgress?.({
+      round,
+      rounds,
+      layer,
+      layers: layers.length,
+      exp,
+      sweep: p.sweep,
+      neuron: p.neuron,
+      neurons: p.neurons,
+      errors: p.cost.errors,
+      samples: samplesSearched,
+      fraction: plan.fraction(p.sweep, p.neuron / p.neurons),
+    });
+  /** One layer's search, with `below` the spikes arriving at it and `upper` the layers above. */
+  const search = (round: number, l: number, exp: number, below: Uint8Array, upper: DenseLayer[], start?: Int32Array) => {
+    const found = searchLayer({
+      weights: layers[l],
+      exp,
+      max,
+      inputs: below,
+      pats,
+      steps,
+      upper,
+      target,
+      c,
+      radius,
+      maxSweeps,
+      start,
+      onProgress: onProgress && progress(round, l, exp),
+      stats,
+    });
+    plan.finish(found.sweeps);
+    return found;
+  };
+
   let inputsOfLayer = pats.raster;
   const out: LayerQuantisation[] = [];
   const nearest: LayerQuantisation[] = [];
@@ -434,8 +304,8 @@ export function calibrateRounding(
     const finest = exponents ? rule.exp : rule.exp - finerExponents;
     let best: { exp: number; mantissas: Int32Array; sweeps: number; after: Cost } | null = null;
     for (let exp = rule.exp; exp >= finest; exp--) {
-      const cal = { exp, ...calibrateLayer(w, exp, max, inputsOfLayer, pats, steps, float.slice(l + 1), target, c, radius, maxSweeps) };
-      if (!best || cal.after.errors < best.after.errors || (cal.after.errors === best.after.errors && cal.after.distance < best.after.distance)) best = cal;
+      const cal = { exp, ...search(1, l, exp, inputsOfLayer, float.slice(l + 1)) };
+      if (!best || better(cal.after, best.after)) best = cal;
     }
     nearest.push(rule);
     out.push(layerFromMantissas(w, best!.exp, best!.mantissas, max));
@@ -446,19 +316,23 @@ export function calibrateRounding(
   for (let round = 2; round <= rounds; round++) {
     let below = pats.raster;
     layers.forEach((w, l) => {
-      const cal = calibrateLayer(w, out[l].exp, max, below, pats, steps, out.slice(l + 1).map(dense), target, c, radius, maxSweeps, out[l].mantissas);
+      const cal = search(round, l, out[l].exp, below, out.slice(l + 1).map(dense), out[l].mantissas);
       out[l] = layerFromMantissas(w, out[l].exp, cal.mantissas, max);
       sweeps[l] += cal.sweeps;
       below = layerRasters(below, pats.count, dense(out[l]), steps, c);
     });
   }
-  const before = networkCost(nearest.map(dense), pats, steps, c, target);
-  const after = networkCost(out.map(dense), pats, steps, c, target);
+  // The report counts all calibration samples, also those the search did not run on.
+  const targetAll = pats === all ? target : outputFirstSpikes(float, all, steps, c);
+  const before = networkCost(nearest.map(dense), all, steps, c, targetAll);
+  const after = networkCost(out.map(dense), all, steps, c, targetAll);
   return {
     layers: out,
     report: {
-      samples: set.encoded.length / inputs,
-      patterns: pats.count,
+      samples,
+      patterns: all.count,
+      patternsSearched: pats.count,
+      samplesSearched,
       errorsNearest: before.errors,
       errors: after.errors,
       distanceNearest: before.distance,
@@ -479,17 +353,4 @@ export function calibrateRounding(
 function dense(q: LayerQuantisation): DenseLayer {
   const scale = 2 ** q.exp;
   return { w: Float64Array.from(q.mantissas, (m) => m * scale), rows: q.rows, cols: q.cols };
-}
-
-/** The objective of a whole network on the calibration patterns. */
-function networkCost(layers: DenseLayer[], pats: Patterns, steps: number, c: LifConstants, target: Int32Array): Cost {
-  const up = new Upward(pats.raster, layers[0].rows, pats, layers, steps, c, target);
-  const total: Cost = { errors: 0, distance: 0 };
-  const one: Cost = { errors: 0, distance: 0 };
-  for (let p = 0; p < pats.count; p++) {
-    up.cost(p, one);
-    total.errors += one.errors;
-    total.distance += one.distance;
-  }
-  return total;
 }

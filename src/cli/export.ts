@@ -12,6 +12,7 @@ import { loadModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
 import { optimiserOf } from '../model/train-config.js';
 import { exportSummary } from '../report/chip-summaries.js';
+import { calibrationReporter } from './calibration-progress.js';
 import { filePath, positiveInt } from './common.js';
 
 /** What `export` writes: our own chip configuration directory, or a folder for py-spinnaker2. */
@@ -120,9 +121,19 @@ export const exportCommand: CommandModule<object, Args> = {
     const clipPercentile = args.clipPercentile ?? model.quantisation?.clipPercentile ?? 100;
     if (!(clipPercentile > 0 && clipPercentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${clipPercentile}`);
     const rounding = parseRounding(args.rounding ?? 'calibrated');
+    // Calibrated rounding can take a minute: a progress line with the time left while it runs.
+    const quantiseWithProgress = () => {
+      if (quant === 'float32') return undefined;
+      const progress = calibrationReporter();
+      try {
+        return quantiseModel(model, quant, clipPercentile, rounding, rounding === 'calibrated' ? calibrationData(args.calibration, model) : undefined, { onProgress: progress.onProgress });
+      } finally {
+        progress.done();
+      }
+    };
     if (target === 'py-spinnaker2') {
       const data = sampleData(args.data, model);
-      const quantised = quant === 'float32' ? undefined : quantiseModel(model, quant, clipPercentile, rounding, rounding === 'calibrated' ? calibrationData(args.calibration, model) : undefined);
+      const quantised = quantiseWithProgress();
       const { files, network, samples } = exportPySpinnaker2(model, { quant, quantised: quantised?.layers ?? null, rounding, clipPercentile, data });
       writeExportDir(out, files, target, args.force);
       const scales = network.layers.map((l) => (l.exp === null ? '1' : `2^${l.exp}`)).join(', ');
@@ -138,7 +149,7 @@ export const exportCommand: CommandModule<object, Args> = {
     const machine = loadMachine(args.machine ?? 'chip');
     const slots = positiveInt('slots', args.slots ?? 4);
     const training = args.train ? trainingExport(model, { ...args, packetsPerTick: args.packetsPerTick ?? 64 }) : undefined;
-    const quantised = quant === 'float32' ? undefined : quantiseModel(model, quant, clipPercentile, rounding, rounding === 'calibrated' ? calibrationData(args.calibration, model) : undefined);
+    const quantised = quantiseWithProgress();
     const { files, report } = exportModel(model, { quant, clipPercentile, machine, slots, quantised, training });
     writeExportDir(out, files, target, args.force);
     process.stdout.write(`${exportSummary(report)}\nconfig written to ${out} (details in ${out}/report.json)\n`);

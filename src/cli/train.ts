@@ -12,6 +12,7 @@ import { curvesPath, writeTrainingLog } from '../report/training-log.js';
 import { checkFileOutput } from '../io/output-paths.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { outputFile, startBackend, withBackend } from './common.js';
+import { calibrationReporter } from './calibration-progress.js';
 import { epochReporter } from './progress.js';
 
 /** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
@@ -122,6 +123,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
   const data = dataFromArgs(args);
   const backend = await startBackend(args.backend);
   const report = args.quiet ? () => {} : epochReporter();
+  const calibration = args.quiet ? null : calibrationReporter();
   // Announced once training starts, after the data and any checkpoint passed their checks, so a
   // rejected input gives only its one error line on stderr.
   let announced = false;
@@ -141,7 +143,14 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     checkpointPath,
     resume: args.resume,
     init,
+    onCalibration: calibration
+      ? (p) => {
+          announce();
+          calibration.onProgress(p);
+        }
+      : undefined,
     onProgress: (p) => {
+      calibration?.done();
       // Warnings come before training starts, and even with --quiet.
       if (p.type === 'warning') return void process.stderr.write(`warning: ${p.message}\n`);
       if (args.resume && !announced && p.type === 'start') process.stderr.write(`resuming from ${args.out}.ckpt.json: ${p.epoch - 1} of ${p.epochs} epochs done, continuing with epoch ${p.epoch}\n`);

@@ -4,7 +4,7 @@ import type { Dataset } from '../data/dataset.js';
 import { epochOrder } from '../data/epoch-order.js';
 import { checkDatasetFits, classCount, classCoverage, loadDataset, SPLITS, type DataSpec, type Split } from '../data/sources.js';
 import { checkMemory } from '../engine/memory-estimate.js';
-import type { CalibrationReport } from '../chip/calibrated-rounding.js';
+import type { CalibrationProgress, CalibrationReport } from '../chip/calibrated-rounding.js';
 import { quantiseModel } from '../chip/model-quantisation.js';
 import { dequantise, quantiseLayer } from '../chip/quantise.js';
 import { networkFromModel, uploadWeights, weightsToArrays } from '../engine/model-network.js';
@@ -50,6 +50,8 @@ export interface TrainOptions {
    */
   init?: { path: string; model: ModelFile };
   onProgress?: (p: TrainProgress) => void;
+  /** Progress of the calibrated roundings a quantised fine-tuning runs (its start, and each epoch's candidate). */
+  onCalibration?: (p: CalibrationProgress) => void;
   /**
    * Awaited after every epoch (the event loop runs there, so timers such as a sweep worker's heartbeat
    * fire between epochs); resolving to true stops training early (a pruned sweep trial). The model is
@@ -251,7 +253,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let exponents: number[] | undefined = ckpt?.quantExponents;
   let calibration: (CalibrationReport & { data: string }) | null = null;
   if (calibrated && qType && !ckpt) {
-    const cal = quantiseModel(withWeights(template, weights), qType, q.clipPercentile, 'calibrated', sets.train);
+    const cal = quantiseModel(withWeights(template, weights), qType, q.clipPercentile, 'calibrated', sets.train, { onProgress: opts.onCalibration });
     weights = cal.layers.map(dequantise);
     exponents = cal.layers.map((l) => l.exp);
     calibration = cal.calibration;
@@ -271,7 +273,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
   /** An epoch's candidate: the calibrated rounding of the master weights with the run's exponents. */
   const candidate = (master: number[][][]): number[][][] =>
-    calibrated && qType ? quantiseModel(withWeights(template, master), qType, q.clipPercentile, 'calibrated', sets.train, { exponents }).layers.map(dequantise) : master;
+    calibrated && qType ? quantiseModel(withWeights(template, master), qType, q.clipPercentile, 'calibrated', sets.train, { exponents, onProgress: opts.onCalibration }).layers.map(dequantise) : master;
   const optimizer = new Optimizer(config.optimizer, net.weights.map((w) => w.shape as [number, number]), ckpt?.optimizer);
   const history: EpochMetrics[] = ckpt ? [...ckpt.history] : [];
   let best = ckpt?.best ?? null;
