@@ -20,10 +20,12 @@ export function exportSummary(r: ExportReport): string {
     Math.max(...pes.map((p) => p.worstCaseCyclesPerTick)),
   ]);
   const q = r.quantisation.map((l) => `layer ${l.layer}: 2^${l.exp}, ${l.clipped} clipped, rms error ${l.rmsError.toExponential(2)}`);
-  const cal = r.calibration as { data: string; samples: number; errorsNearest: number; errors: number; changed: number[] } | null;
+  const cal = r.calibration as { data: string; samples: number; errorsNearest: number; errors: number; changed: number[]; patterns?: number; patternsSearched?: number; samplesSearched?: number } | null;
+  // The search may run on a bounded subset of the input patterns; the errors count every sample.
+  const subset = cal && cal.patternsSearched !== undefined && cal.patterns !== undefined && cal.patternsSearched < cal.patterns ? `, searched on ${cal.patternsSearched} of ${cal.patterns} input patterns (${cal.samplesSearched} samples)` : '';
   const rounding =
     r.rounding === 'calibrated' && cal
-      ? [`rounding: calibrated on ${cal.data} (${cal.samples} samples): ${cal.errorsNearest} misclassified with round-to-nearest, ${cal.errors} calibrated; mantissas moved per layer: ${cal.changed.join('/')}`]
+      ? [`rounding: calibrated on ${cal.data} (${cal.samples} samples${subset}): ${cal.errorsNearest} misclassified with round-to-nearest, ${cal.errors} calibrated; mantissas moved per layer: ${cal.changed.join('/')}`]
       : r.rounding === 'nearest'
         ? ['rounding: nearest']
         : [];
