@@ -1,5 +1,5 @@
 // Calibrated rounding (src/chip/calibrated-rounding.ts): its time and the accuracy it keeps, for the twin
-// model (results/main/model.json: 5-120-3, T = 27) and the swept 0.25 ms model (5-200-3, T = 168: the
+// model (test/fixtures/twin-seed0-before-subnormal-rule.json: 5-120-3, T = 27) and the swept 0.25 ms model (5-200-3, T = 168: the
 // configuration results/sweep/twin-5/stage-c/best-config.json trained with seed 0), at int8 and int4.
 // Per model and quantisation: float32, round-to-nearest and calibrated rounding (the default, on the
 // training split), each with its tensor-engine accuracy on the canonical test split; calibrated
@@ -123,7 +123,7 @@ if (!existsSync(sweptPath)) await s2prop(['train', '--config', join(root, 'resul
 
 const started = new Date().toISOString();
 const load = loadavg()[0];
-const models = [await bench('twin', join(root, 'results/main/model.json')), await bench('swept', sweptPath)];
+const models = [await bench('twin', join(root, 'test/fixtures/twin-seed0-before-subnormal-rule.json')), await bench('swept', sweptPath)];
 const result = {
   generated: started,
   command: `node scripts/bench-calibrated-rounding.mjs --patterns ${extraPatterns.map((p) => (Number.isFinite(p) ? p : 'all')).join(',')}${runExport ? '' : ' --no-export'}`,

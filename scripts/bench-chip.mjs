@@ -2,7 +2,7 @@
 // twin model exported as int8, int4 and float32, and the time to export a large network onto the
 // 48-chip board. Writes results/bench-chip.json.
 //
-//   npm run build && node scripts/bench-chip.mjs [--model results/main/model.json]
+//   npm run build && node scripts/bench-chip.mjs [--model test/fixtures/twin-seed0-before-subnormal-rule.json]
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,7 @@ const { yinyangDataset } = await lib('data/yinyang.js');
 const { parseModel } = await lib('model/model-file.js');
 
 const i = process.argv.indexOf('--model');
-const modelPath = i >= 0 ? process.argv[i + 1] : join(root, 'results/main/model.json');
+const modelPath = i >= 0 ? process.argv[i + 1] : join(root, 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const model = parseModel(JSON.parse(readFileSync(modelPath, 'utf8')), modelPath);
 const test = yinyangDataset('test');
 const work = mkdtempSync(join(tmpdir(), 's2prop-bench-chip-'));

@@ -1,6 +1,6 @@
 // The subnormal rule's speed-up (docs/contract.md, "The subnormal rule"): a forward pass over the Yin-Yang test
 // split (1000 samples, one batch, wasm) with the seed-0 twin model trained for 40 epochs before the rule
-// (results/main/model.json: 166 of 600 hidden and 201 of 360 output weights are float32 subnormals), and
+// (test/fixtures/twin-seed0-before-subnormal-rule.json: 166 of 600 hidden and 201 of 360 output weights are float32 subnormals), and
 // whole 40-epoch twin training runs (seed 0, wasm, the CLI), each with the build before the rule and with
 // this checkout's build. Every measurement runs in a fresh child process.
 //
@@ -102,7 +102,7 @@ const outPath = resolve(arg('--out', join(root, 'results/bench-subnormal.json'))
 const work = mkdtempSync(join(tmpdir(), 's2prop-bench-subnormal-'));
 const builds = { before, after: root };
 
-const modelPath = join(root, 'results/main/model.json');
+const modelPath = join(root, 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const model = JSON.parse(readFileSync(modelPath, 'utf8'));
 // The same model with its subnormal weights set to zero by hand (what the rule does on upload).
 const zeroedPath = join(work, 'model-zeroed.json');
@@ -193,7 +193,7 @@ const result = {
   averaging: `forward: ${runs} processes per variant (alternating), each ${passes} timed passes after 3 warm-up passes; the per-process median is averaged/ranged over processes. training: ${runs} runs per build (alternating before/after)`,
   forwardPass: {
     what: 'forward + loss (no gradients) over the Yin-Yang test split, 1000 samples in one batch, wasm backend, milliseconds per pass',
-    model: 'results/main/model.json: twin, seed 0, 40 epochs, trained before the rule (166 of 600 hidden, 201 of 360 output weights subnormal)',
+    model: 'test/fixtures/twin-seed0-before-subnormal-rule.json: twin, seed 0, 40 epochs, trained before the rule (166 of 600 hidden, 201 of 360 output weights subnormal)',
     beforeModelAsIs: summary(fwd.beforeModelAsIs),
     beforeSubnormalsZeroed: summary(fwd.beforeSubnormalsZeroed),
     afterModelAsIs: summary(fwd.afterModelAsIs),

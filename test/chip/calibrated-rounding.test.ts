@@ -31,7 +31,7 @@ import { engineSpikeTrains } from '../../src/train/spike-trains.js';
 
 vi.setConfig({ testTimeout: 60_000 });
 
-const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../results/main/model.json', import.meta.url), 'utf8')), 'results/main/model.json');
+const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../test/fixtures/twin-seed0-before-subnormal-rule.json', import.meta.url), 'utf8')), 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 
 /** The twin model running the given quantised layers (dequantised), as the chip does. */
 function withLayers(model: ModelFile, layers: LayerQuantisation[]): ModelFile {

@@ -24,7 +24,7 @@ import { UserError } from '../../src/errors.js';
  * with the weights as exported (dequantised): every spike of every layer must be identical.
  */
 
-const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../results/main/model.json', import.meta.url), 'utf8')), 'results/main/model.json');
+const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../test/fixtures/twin-seed0-before-subnormal-rule.json', import.meta.url), 'utf8')), 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const TEST = yinyangDataset('test');
 const N = 120; // samples of the test split checked here (the validate command checks all 1000)
 

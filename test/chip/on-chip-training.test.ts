@@ -24,7 +24,7 @@ import { H } from '../../src/chip/memory-layout.js';
  * exported training directory, against `s2prop grad` (the tensor engine) on the same model and batch.
  */
 
-const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../results/main/model.json', import.meta.url), 'utf8')), 'results/main/model.json');
+const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../test/fixtures/twin-seed0-before-subnormal-rule.json', import.meta.url), 'utf8')), 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const ADAM = { lr: 0.0019, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 6.5e-7 };
 
 function exportTraining(model: ModelFile, slots: number, opts: { machine?: Machine; packetsPerTick?: number; batchSize?: number } = {}) {

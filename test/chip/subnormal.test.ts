@@ -27,7 +27,7 @@ import { engineSpikeTrains } from '../../src/train/spike-trains.js';
  * model: with those weights as +0.
  */
 
-const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../results/main/model.json', import.meta.url), 'utf8')), 'results/main/model.json');
+const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../test/fixtures/twin-seed0-before-subnormal-rule.json', import.meta.url), 'utf8')), 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const isSubnormal = (x: number) => x !== 0 && Math.abs(x) < FLT_MIN;
 
 function writeConfig(files: Map<string, string | Uint8Array>): string {

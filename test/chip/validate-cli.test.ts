@@ -11,7 +11,7 @@ import { copyData, expectUserError, freshDir, readJson, REPO, runCli, runCliOk, 
 setUpCliTests();
 
 describe.concurrent('export, simulate, validate', () => {
-  const model = join(REPO, 'results/main/model.json');
+  const model = join(REPO, 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 
   // int8 with calibrated rounding (the default) on a small CSV, int4 with round-to-nearest.
   const cases: [string, string[], string][] = [

@@ -33,7 +33,7 @@ describe('bounded inputs', () => {
 
   it('a model weight that is not finite in float32 (1e39) is refused by eval naming the weight', async () => {
     const dir = freshDir();
-    const model = JSON.parse(readFileSync(join(REPO, 'results/main/model.json'), 'utf8')) as { layers: { weights: number[][] }[] };
+    const model = JSON.parse(readFileSync(join(REPO, 'test/fixtures/twin-seed0-before-subnormal-rule.json'), 'utf8')) as { layers: { weights: number[][] }[] };
     model.layers[1].weights[2][1] = 1e39;
     writeFileSync(join(dir, 'big.json'), JSON.stringify(model));
     expectUserError(await runCli(['eval', '--model', 'big.json', '--split', 'test'], dir), 'big.json: layers[1].weights[2][1] is 1e+39, which is not finite in float32');

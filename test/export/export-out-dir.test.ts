@@ -11,7 +11,7 @@ import { ensureBuilt, expectUserError, freshDir, REPO, removeTempDirs, runCli, r
 
 vi.setConfig({ testTimeout: 60_000 });
 
-const MODEL = join(REPO, 'results/main/model.json');
+const MODEL = join(REPO, 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const TARGETS = [
   ['config', ['--slots', '1']],
   ['py-spinnaker2', ['--data', 'yinyang:test']],

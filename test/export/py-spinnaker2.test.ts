@@ -22,7 +22,7 @@ import { engineSpikeTrains } from '../../src/train/spike-trains.js';
  * (populations, parameters, weights and their scale, delays, input times, read-out), not the chip.
  */
 
-const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../results/main/model.json', import.meta.url), 'utf8')), 'results/main/model.json');
+const TWIN = parseModel(JSON.parse(readFileSync(new URL('../../test/fixtures/twin-seed0-before-subnormal-rule.json', import.meta.url), 'utf8')), 'test/fixtures/twin-seed0-before-subnormal-rule.json');
 const STANDIN = new URL('../fixtures/py-spinnaker2-standin', import.meta.url).pathname;
 const N = 150; // canonical Yin-Yang test samples run through the script
 const PYTHON = spawnSync('python3', ['--version']).status === 0;

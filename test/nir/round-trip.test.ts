@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 's2prop-nir-'));
 
 /** The trained twin model as saveModel writes it (weights that are float32 subnormals become 0). */
 function twin(): ModelFile {
-  const raw = parseModel(JSON.parse(readFileSync(new URL('../../results/main/model.json', import.meta.url), 'utf8')), 'results/main/model.json');
+  const raw = parseModel(JSON.parse(readFileSync(new URL('../../test/fixtures/twin-seed0-before-subnormal-rule.json', import.meta.url), 'utf8')), 'test/fixtures/twin-seed0-before-subnormal-rule.json');
   saveModel(join(dir, 'twin.json'), raw);
   return loadModel(join(dir, 'twin.json'));
 }
