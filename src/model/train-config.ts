@@ -111,18 +111,16 @@ const TWIN: TrainConfig = {
 
 /**
  * The exact-EventProp column of the contract's table (Wunderlich & Pehle), run with this discretisation
- * at a step of 0.25 ms: inputs over 0-30 ms, a 40 ms window, softmax temperature 0.5 ms (see below) and regulariser
+ * at a step of 0.25 ms: inputs over 0-30 ms, a 40 ms window, softmax temperature 0.5 ms and regulariser
  * tau1 6.4 ms (loss times are in steps). At 1 ms steps these loss settings are sharper than the time grid
  * (first spikes tie) and the same network reaches about 90 %.
  *
- * Two departures from the table. The regulariser strength a is 0.01, not 0.003: with 0.003 the
+ * One departure from the table: the regulariser strength a is 0.01, not 0.003. With 0.003 the
  * cross-entropy drives the output layer towards silence (a silent wrong neuron is its optimum) and
  * nothing holds the label neuron up; once label neurons fall silent they get no error, the rest are
  * pushed later still: 3 of 10 seeds collapsed within 25 epochs and 6 of 10 peaked in the first 25
  * (results/training-collapse/README.md). With 0.01 the output keeps about 3-4 spikes per sample and no
- * seed ends more than 0.9 points below its best validation epoch (docs/training-collapse.md). And the
- * softmax temperature xi is 1 step (0.25 ms), not 0.5 ms: over 10 seeds on a GPU, a 0.01 with xi 2 steps
- * gave 96.96 ± 0.39 % test and with xi 1 step 97.32 ± 0.45 % (results/exact-seeds-h200/README.md).
+ * seed ends more than 0.9 points below its best validation epoch (docs/training-collapse.md).
  */
 const EXACT: TrainConfig = {
   ...TWIN,
@@ -130,7 +128,7 @@ const EXACT: TrainConfig = {
   hidden: [200],
   steps: 160,
   neuron: { ...TWIN.neuron, dtMs: 0.25 },
-  loss: { type: 'ttfs-ce', xi: 1, alpha: 0.01, tau1: 25.6 },
+  loss: { type: 'ttfs-ce', xi: 2, alpha: 0.01, tau1: 25.6 },
   encoding: { type: 'latency', tMin: 0, tMax: 120, bias: true },
   optimizer: { ...TWIN.optimizer, lr: 0.005, weightDecay: 0 },
   batch: 32,

@@ -12,15 +12,14 @@ describe('presets', () => {
   });
 
   // a is 0.01, not the table's 0.003: with 0.003 the output layer fell silent and seeds collapsed
-  // (results/training-collapse/README.md); xi is 0.25 ms, not 0.5 ms: 0.36 points better over 10 seeds
-  // (results/exact-seeds-h200/README.md).
-  it('exact is the exact-EventProp column in milliseconds: inputs 0-30 ms, tau1 6.4 ms; a 0.01 (not 0.003) and tau0 0.25 ms (not 0.5 ms)', () => {
+  // (results/training-collapse/README.md).
+  it('exact is the exact-EventProp column in milliseconds: inputs 0-30 ms, tau0 0.5 ms, tau1 6.4 ms, a 0.01 (not 0.003)', () => {
     const c = TrainConfigSchema.parse(presetConfig('exact'));
     const ms = (steps: number) => steps * c.neuron.dtMs;
     expect(c.hidden).toEqual([200]);
     expect(c.neuron.dtMs).toBeLessThan(1); // at 1 ms steps the 0.5 ms softmax temperature is sharper than the grid
     expect([ms(c.encoding.tMin), ms(c.encoding.tMax!), ms(c.steps)]).toEqual([0, 30, 40]);
-    expect([ms(c.loss.xi), c.loss.alpha, ms(c.loss.tau1)]).toEqual([0.25, 0.01, 6.4]);
+    expect([ms(c.loss.xi), c.loss.alpha, ms(c.loss.tau1)]).toEqual([0.5, 0.01, 6.4]);
     expect([c.neuron.tauSynMs, c.neuron.tauMemMs]).toEqual([5, 20]);
     expect([c.optimizer.lr, c.optimizer.gamma, c.batch, c.epochs]).toEqual([0.005, 0.95, 32, 100]);
   });
