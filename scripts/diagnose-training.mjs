@@ -1,7 +1,7 @@
 // Diagnosis of training collapse: train a preset with the library's trainer (src/train/trainer.ts) and
 // record per epoch and layer what the metrics log does not hold: spikes per sample and silent neurons on
 // the training set (at the end of the epoch) and on the validation set, the fraction of samples whose
-// label neuron is silent (it then gets no error: eventprop.md), the fraction with no output spike at all,
+// label neuron is silent (it then gets no error: docs/contract.md), the fraction with no output spike at all,
 // each output neuron's silent fraction, the label neuron's mean first-spike step, the loss terms (CE and
 // regulariser), gradient norms (per batch; mean and max over the epoch), weight norms, and the
 // validation accuracy. Per seed a CSV (one row per epoch) and a JSON (settings, best and last epoch, test).
@@ -51,7 +51,7 @@ const writeAtomic = (path, text) => {
   renameSync(`${path}.tmp`, path);
 };
 
-/** Per-sample loss terms from first-spike steps, as the loss kernel computes them (eventprop.md). */
+/** Per-sample loss terms from first-spike steps, as the loss kernel computes them (docs/contract.md). */
 function lossTerms(first, labels, outputs, { xi, alpha: a, tau1 }) {
   let ce = 0;
   let r = 0;

@@ -16,7 +16,7 @@ export type { SearchStats } from './calibration-search.js';
  *
  * The objective, summed over the calibration samples, is compared lexicographically: first the number of
  * samples the quantised network misclassifies (prediction = earliest output spike, ties to the lowest
- * index, as eventprop.md), then the distance of its output first spikes from the float network's (sum
+ * index, as docs/contract.md), then the distance of its output first spikes from the float network's (sum
  * over output neurons of |t_quantised - t_float|, a silent neuron counting as T), which keeps the choice
  * close to the trained network where the errors do not decide. Using the labels makes calibration a
  * small discrete fine-tuning on the training split: the quantised network can end up more accurate
@@ -35,7 +35,7 @@ export type { SearchStats } from './calibration-search.js';
  * everything). The search runs on at most `maxPatterns` patterns (by default as many as WORK_BOUND
  * allows), evenly spread over the calibration set's; the report counts the errors on all samples.
  *
- * The layers run the contract's float32 recurrence (eventprop.md). For quantised weights the synaptic
+ * The layers run the contract's float32 recurrence (docs/contract.md). For quantised weights the synaptic
  * input is a sum of integer multiples of 2^exp, exact in double and in float32, so the spikes seen here
  * are the chip's (a test checks the counts against the tensor engine); for the float layers above, the
  * sum is rounded to float32 once, which may differ from the engine in the last bit and only shifts the

@@ -1,6 +1,6 @@
 /**
  * The LIF recurrence as calibrated rounding runs it (src/chip/calibrated-rounding.ts): the contract's
- * float32 operation order (eventprop.md), on plain typed arrays, with the state after every step kept so
+ * float32 operation order (docs/contract.md), on plain typed arrays, with the state after every step kept so
  * that a changed input can be re-run from the step it changes instead of from step 0.
  *
  * Steps: the state after step 0 is I = V = 0 and no neuron spikes in step 0. Step t (1 <= t < T) reads

@@ -92,7 +92,7 @@ export function firstSpikes(raster: Uint8Array, at: number, steps: number, cols:
 
 /**
  * The objective of pattern p with output first spikes first[at..at+outputs): its samples that the
- * prediction (the earliest output, ties to the lowest index, as eventprop.md) misclassifies, and
+ * prediction (the earliest output, ties to the lowest index, as docs/contract.md) misclassifies, and
  * its samples times the sum of |first - target|.
  */
 export function patternCost(pats: Patterns, target: Int32Array, p: number, first: Int32Array, at: number, outputs: number, into: Cost): void {

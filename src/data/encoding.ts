@@ -16,7 +16,7 @@ export function roundHalfEven(x: number): number {
 }
 
 /**
- * Spike step of one feature value (eventprop.md, "Input encoding"):
+ * Spike step of one feature value (docs/contract.md, "Input encoding"):
  * round(tMin + (tMax - tMin) * (1 - v)), half to even. The value is cast to float32 and the
  * arithmetic done in float32, operation by operation, as the chip's input program does.
  */

@@ -92,7 +92,7 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
   }
   if (name === 'wasm' && !wasmLoaded) {
     // V8's dynamic tiering starts wasm in its baseline compiler and makes some runs 3-4x slower
-    // (DESIGN.md): compile the kernels with the optimising compiler from the start.
+    // (docs/design.md): compile the kernels with the optimising compiler from the start.
     setFlagsFromString('--no-wasm-dynamic-tiering');
     await import('@tensorflow/tfjs-backend-wasm');
     wasmLoaded = true;

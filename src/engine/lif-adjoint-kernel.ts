@@ -16,7 +16,7 @@ export interface LifAdjointAttrs {
 const fround = Math.fround;
 
 /**
- * The adjoint recurrence of one layer in reverse time (eventprop.md, "Backward pass"), with the weight
+ * The adjoint recurrence of one layer in reverse time (docs/contract.md, "Backward pass"), with the weight
  * gradient and the errors sent to the previous layer computed only where input spikes were — which is
  * all EventProp ever needs (errors travel only where spikes were).
  *

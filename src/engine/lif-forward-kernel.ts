@@ -13,7 +13,7 @@ export interface LifForwardAttrs {
 const fround = Math.fround;
 
 /**
- * The LIF forward recurrence of one layer over the whole window (eventprop.md, "Forward pass").
+ * The LIF forward recurrence of one layer over the whole window (docs/contract.md, "Forward pass").
  *
  * inputs: sIn bool [B, T, Nin], W float32 [Nin, N], or [K, Nin, N] for K stacked trials (trial-axis.ts:
  *         sample b runs with W[floor(b / (B / K))])

@@ -21,7 +21,7 @@ export interface TtfsLossAttrs {
 }
 
 /**
- * Time-to-first-spike loss of the output layer (eventprop.md, "Time-to-first-spike loss"), in float64,
+ * Time-to-first-spike loss of the output layer (docs/contract.md, "Time-to-first-spike loss"), in float64,
  * results stored as float32.
  *
  * inputs: s bool [B, T, N] output spikes, labels int32 [B] (sample b uses losses[floor(b / (B / K))])

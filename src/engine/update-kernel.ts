@@ -25,7 +25,7 @@ export interface UpdateAttrs {
 const fround = Math.fround;
 
 /**
- * One optimiser update of a layer of K stacked trials, in one kernel call (eventprop.md, "Optimiser"):
+ * One optimiser update of a layer of K stacked trials, in one kernel call (docs/contract.md, "Optimiser"):
  * Adam (PyTorch's formulation) or SGD with momentum, with L2 weight decay added to the gradient first.
  * The float32 operations of `Optimizer` (train/optimizer.ts, tensor ops), in its order, element by
  * element, each rounded: trial k's update is bit for bit the one `Optimizer` makes for it alone.

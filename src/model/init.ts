@@ -4,7 +4,7 @@ import type { TrainConfig } from './train-config.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 /**
- * A fresh model: per layer W ~ Normal(mu / sqrt(N_in), sigma / sqrt(N_in)) (eventprop.md, "Weight
+ * A fresh model: per layer W ~ Normal(mu / sqrt(N_in), sigma / sqrt(N_in)) (docs/contract.md, "Weight
  * initialisation"), hidden layers with `init.hidden`, the output layer with `init.output`. Draws come
  * from MT19937 seeded with `seed` (numpy's legacy standard normal), row by row, rounded to float32.
  * With `quant` int8 or int4 the model records its quantisation (the engine then runs it quantised).

@@ -7,7 +7,7 @@ export interface NeuronSettings {
 }
 
 /**
- * The float32 constants every implementation uses (eventprop.md, "Parameters"): each is computed in
+ * The float32 constants every implementation uses (docs/contract.md, "Parameters"): each is computed in
  * double precision and rounded once to float32. `oneMinusAlpha` (the adjoint's `1 - alpha`) follows the
  * same rule; `eps` is the 1e-10 guard of the lamV jump, also as float32.
  */

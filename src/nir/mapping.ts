@@ -1,7 +1,7 @@
 import type { NeuronSettings } from '../model/neuron.js';
 
 /**
- * How s2prop's discrete neuron (eventprop.md, "Forward pass") maps to NIR's continuous CubaLIF
+ * How s2prop's discrete neuron (docs/contract.md, "Forward pass") maps to NIR's continuous CubaLIF
  *
  *   tau_syn dI/dt = -I + w_in S,   tau_mem dv/dt = (v_leak - v) + r I,   spike when v > v_threshold, v <- v_reset
  *

@@ -28,7 +28,7 @@ export interface BatchOutcome {
   firstSpikes: Int32Array;
 }
 
-/** Prediction = argmin first-spike step, ties to the lowest index (eventprop.md). */
+/** Prediction = argmin first-spike step, ties to the lowest index (docs/contract.md). */
 export function predict(firstSpikes: Int32Array, outputs: number): Int32Array {
   const B = firstSpikes.length / outputs;
   const pred = new Int32Array(B);

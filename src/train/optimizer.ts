@@ -17,7 +17,7 @@ export interface OptimizerState {
 }
 
 /**
- * Adam (PyTorch's formulation, eventprop.md "Optimiser") or SGD with momentum, with L2 weight decay
+ * Adam (PyTorch's formulation, docs/contract.md "Optimiser") or SGD with momentum, with L2 weight decay
  * added to the gradient before the update. Weights are replaced by new tensors (the old ones disposed),
  * so the caller's array of weights always holds the current ones. The new weights and moments are flushed
  * to +0 where subnormal (numerics/flush.ts), and so are moments restored from a checkpoint.

@@ -4,7 +4,7 @@ import { batchRaster, encodeDataset, encodedInputs, latencyStep, roundHalfEven }
 
 const TWIN = { steps: 27, tMin: 2, tMax: 26, bias: true };
 
-describe('latency encoding (eventprop.md, "Input encoding")', () => {
+describe('latency encoding (docs/contract.md, "Input encoding")', () => {
   it('round half to even, like numpy (hand calculation)', () => {
     expect([0.5, 1.5, 2.5, 3.5, 2.4999, 2.5001, 7].map(roundHalfEven)).toEqual([0, 2, 2, 4, 2, 3, 7]);
   });

@@ -114,7 +114,7 @@ function countSpikes(oracle: OracleResult, layer: number): number {
 }
 
 for (const backend of ['cpu', 'wasm', 'fallback'] as const) {
-  describe(`tensor engine = float64 oracle (eventprop.md) on ${backend}`, () => {
+  describe(`tensor engine = float64 oracle (docs/contract.md) on ${backend}`, () => {
     beforeAll(async () => {
       await useBackend(backend === 'fallback' ? 'cpu' : backend);
       setForceFallback(backend === 'fallback');

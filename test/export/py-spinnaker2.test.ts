@@ -96,7 +96,7 @@ describe('py-spinnaker2 export of the twin model', () => {
       expect(flat).toEqual(Array.from(quantised![l].mantissas));
       expect(flat.every((w) => Number.isInteger(w) && Math.abs(w) <= 127)).toBe(true);
     });
-    // inputs.csv: the latency code of eventprop.md (round(2 + 24 (1 - v)), half to even), bias at step 0
+    // inputs.csv: the latency code of docs/contract.md (round(2 + 24 (1 - v)), half to even), bias at step 0
     const [header, first] = readFileSync(join(dir, 'inputs.csv'), 'utf8').split('\n');
     expect(header).toBe('label,x,y,x_inv,y_inv,bias');
     const ds = testSubset(1);

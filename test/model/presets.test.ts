@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { presetConfig, TrainConfigSchema } from '../../src/model/train-config.js';
 
-// The presets against the contract's "Reference settings" table (shared/reference/eventprop.md).
+// The presets against the contract's "Reference settings" table (shared/reference/docs/contract.md).
 describe('presets', () => {
   it('twin is the on-chip twin column: 5-120-3, T = 27 steps of 1 ms, xi 1.5, a 0.01, tau1 100 steps', () => {
     const c = TrainConfigSchema.parse(presetConfig('twin'));

@@ -1,5 +1,5 @@
 /**
- * Tests of the oracle itself, against values derived by hand from shared/reference/eventprop.md.
+ * Tests of the oracle itself, against values derived by hand from shared/reference/docs/contract.md.
  * Decimal values in the comments were worked out by hand (then re-checked with a calculator, and are
  * only asserted to ~6-7 significant digits);
  * the exact checks re-derive the same quantities with explicit Math.fround / float64 expressions.

@@ -1,7 +1,7 @@
 /**
  * Independent reference ("oracle") implementation of the discretised LIF forward pass, the
  * time-to-first-spike loss and the EventProp backward pass, written with plain nested arrays and
- * loops straight from the numerical contract in shared/reference/eventprop.md.
+ * loops straight from the numerical contract in shared/reference/docs/contract.md.
  *
  * It exists only so that tests can check the fast tensor implementation against it. It is
  * deliberately slow and literal: one function per phase, every step commented with the contract

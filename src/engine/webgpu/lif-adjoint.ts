@@ -4,7 +4,7 @@ import { trialLayout } from '../trial-axis.js';
 import { dispatch, dispatchOverSamples, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
 /**
- * The adjoint pass on the GPU (eventprop.md "Backward pass"; lif-adjoint-kernel.ts is the reference),
+ * The adjoint pass on the GPU (docs/contract.md "Backward pass"; lif-adjoint-kernel.ts is the reference),
  * in three shaders, since WGSL has no float atomics and every sum must have a fixed order:
  * 1. Recurrence: one thread per (sample, neuron) runs reverse time and stores, per step i, the
  *    difference lamV[i+1] - lamI[i+1] (what eps_in[i] needs) and tauSyn * lamI[i] (what G needs).

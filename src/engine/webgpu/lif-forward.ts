@@ -4,7 +4,7 @@ import { trialLayout } from '../trial-axis.js';
 import { dispatchOverSamples, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
 /**
- * The LIF forward pass on the GPU (eventprop.md "Forward pass"; the typed loop in lif-forward-kernel.ts
+ * The LIF forward pass on the GPU (docs/contract.md "Forward pass"; the typed loop in lif-forward-kernel.ts
  * is the reference), bit for bit equal to it: two shaders.
  *
  * 1. Spike lists: one thread per (sample, step) compacts its row of the input raster into the indices

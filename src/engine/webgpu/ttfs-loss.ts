@@ -3,7 +3,7 @@ import type { TtfsLossAttrs } from '../ttfs-loss-kernel.js';
 import { dispatchOverSamples, emptyTensor, entry, paramTensor, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
 /**
- * The time-to-first-spike loss on the GPU (eventprop.md; ttfs-loss-kernel.ts is the reference): one
+ * The time-to-first-spike loss on the GPU (docs/contract.md; ttfs-loss-kernel.ts is the reference): one
  * thread per sample finds its output neurons' first spikes, the softmax over -t/xi, CE and the
  * regulariser, and writes the error at each first-spike step (zero elsewhere). WGSL has no float64:
  * this is computed in float32, so the errors agree with the reference to float32 rounding, not bit for

@@ -8,7 +8,7 @@ import { mantissaMax, type LayerQuantisation, type QuantType } from '../../chip/
  * How one of our networks becomes a py-spinnaker2 network (docs/py-spinnaker2.md has the sources and the
  * open questions).
  *
- * Our layer (eventprop.md, "Forward pass"), per step i >= 1:
+ * Our layer (docs/contract.md, "Forward pass"), per step i >= 1:
  *   I[i] = alpha * I[i-1] + s_in[i-1] · W          (one step of delay)
  *   V[i] = beta * V[i-1] + (1 - beta) * I[i]
  *   spike when V[i] > theta, then V[i] = 0

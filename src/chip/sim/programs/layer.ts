@@ -157,7 +157,7 @@ export class LayerProgram implements Program {
     work.neuronUpdates = n;
   }
 
-  /** Step i of the backward pass (eventprop.md, "Backward pass"); i = T-1 only starts the window. */
+  /** Step i of the backward pass (docs/contract.md, "Backward pass"); i = T-1 only starts the window. */
   private backward(i: number, send: Send, work: TickWork): void {
     const { u32, f32 } = this.mem;
     const { n, inputs, epsOut } = this;

@@ -6,7 +6,7 @@ import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';
 
 /**
- * Time-to-first-spike loss (eventprop.md, "Time-to-first-spike loss"). Forward window: records the first
+ * Time-to-first-spike loss (docs/contract.md, "Time-to-first-spike loss"). Forward window: records the first
  * spike step of each output neuron (a spike received at tick t was fired at step t-1). At tick T, with the
  * label and batch size B the host wrote into its control region, in float32 in this order:
  *   z_n = -t_n / xi,  zMax = max z,  q_n = expf(z_n - zMax),  S = sum q (ascending n),  p_n = q_n / S
