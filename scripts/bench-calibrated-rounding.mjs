@@ -1,4 +1,4 @@
-// Calibrated rounding (src/chip/calibrated-rounding.ts): its time and the accuracy it keeps, for the twin
+// Calibrated rounding (src/quant/calibrated-rounding.ts): its time and the accuracy it keeps, for the twin
 // model (test/fixtures/twin-seed0-before-subnormal-rule.json: 5-120-3, T = 27) and the swept 0.25 ms model (5-200-3, T = 168: the
 // configuration results/sweep/twin-5/stage-c/best-config.json trained with seed 0), at int8 and int4.
 // Per model and quantisation: float32, round-to-nearest and calibrated rounding (the default, on the
@@ -36,8 +36,8 @@ const { loadDataset } = await import(join(root, 'dist/data/sources.js'));
 const { encodeDataset } = await import(join(root, 'dist/data/encoding.js'));
 const { neuronConstants } = await import(join(root, 'dist/model/neuron.js'));
 const { evaluateModel } = await import(join(root, 'dist/train/evaluate.js'));
-const { calibrateRounding, defaultSearchPatterns } = await import(join(root, 'dist/chip/calibrated-rounding.js'));
-const { dequantise, quantiseWeights } = await import(join(root, 'dist/chip/quantise.js'));
+const { calibrateRounding, defaultSearchPatterns } = await import(join(root, 'dist/quant/calibrated-rounding.js'));
+const { dequantise, quantiseWeights } = await import(join(root, 'dist/quant/quantise.js'));
 await startBackend('wasm');
 
 /** Run the built CLI; resolves with the seconds it took. */

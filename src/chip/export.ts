@@ -13,7 +13,7 @@ import { buildImage, imageBytes, type ImageSource } from './images.js';
 import { KEY } from './key-layout.js';
 import type { Machine } from './machine.js';
 import { place, type PePlacement, type Placement } from './placement.js';
-import { quantiseWeights, type LayerQuantisation, type QuantType } from './quantise.js';
+import { quantiseWeights, type LayerQuantisation, type QuantType } from '../quant/quantise.js';
 import { buildRouting, type RouterTable } from './routing.js';
 
 export interface ExportOptions {
@@ -23,7 +23,7 @@ export interface ExportOptions {
   machine: Machine;
   slots: number;
   /**
-   * The quantised layers when the caller chose them (calibrated rounding, src/chip/model-quantisation.ts)
+   * The quantised layers when the caller chose them (calibrated rounding, src/quant/model-quantisation.ts)
    * and how; without it every weight is rounded to the nearest mantissa by the percentile rule.
    */
   quantised?: { layers: LayerQuantisation[]; rounding: string; calibration: object | null };

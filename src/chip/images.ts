@@ -25,7 +25,7 @@ import {
 } from './memory-layout.js';
 import type { PePlacement, Placement } from './placement.js';
 import { flushSubnormal } from '../numerics/flush.js';
-import type { QuantType } from './quantise.js';
+import type { QuantType } from '../quant/quantise.js';
 
 /** What the images of one export are made from. */
 export interface ImageSource {

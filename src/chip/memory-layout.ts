@@ -1,6 +1,6 @@
 import { flushSubnormal } from '../numerics/flush.js';
 import { f32, FieldTable, i32, PlaneTable, RecordTable, u32 } from './field-table.js';
-import type { QuantType } from './quantise.js';
+import type { QuantType } from '../quant/quantise.js';
 
 /**
  * The memory image of a PE: little-endian 32-bit words, a fixed header, then regions. The header

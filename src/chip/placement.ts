@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { checkKeyRange } from './key-layout.js';
 import { pesPerChip, type Machine } from './machine.js';
 import { inputRegions, layerRegions, lossRegions, optimiserRegions, totalBytes, type LayerShape, type ProgramName, type RegionSpec } from './memory-layout.js';
-import type { QuantType } from './quantise.js';
+import type { QuantType } from '../quant/quantise.js';
 
 /**
  * Placement: which program, layer slice and sample slot runs on which PE. Per slot: one input PE and,

@@ -1,4 +1,4 @@
-import type { CalibrationProgress } from '../chip/calibrated-rounding.js';
+import type { CalibrationProgress } from '../quant/calibrated-rounding.js';
 
 /** Seconds as "42 s" or "3 min 05 s". */
 export function duration(seconds: number): string {

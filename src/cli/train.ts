@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { parseQuant } from '../chip/quantise.js';
+import { parseQuant } from '../quant/quantise.js';
 import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { readJsonFile } from '../formats/validate.js';

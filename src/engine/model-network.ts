@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { dequantise, quantiseLayer } from '../chip/quantise.js';
+import { dequantise, quantiseLayer } from '../quant/quantise.js';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile, Quantisation } from '../model/schema.js';
 import { flushWeights } from '../numerics/flush.js';

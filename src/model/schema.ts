@@ -49,7 +49,7 @@ export const LayerSchema = z.object({ weights: finiteMatrix }).strict();
 
 /**
  * Weights as the chip runs them: per layer signed `type` mantissas with one power-of-two scale, chosen so
- * that the `clipPercentile` percentile of |w| fits the mantissa range (src/chip/quantise.ts). The stored
+ * that the `clipPercentile` percentile of |w| fits the mantissa range (src/quant/quantise.ts). The stored
  * weights stay float (the master weights of quantisation-aware training); every reader runs the
  * dequantised ones.
  */

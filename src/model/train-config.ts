@@ -42,7 +42,7 @@ export const QuantSettingsSchema = z
     clipPercentile: z.number().gt(0, 'expected a number in (0, 100]').max(100, 'expected a number in (0, 100]'),
     /**
      * Training on from a model (`--init`): `calibrated` starts from its calibrated rounding (each layer's
-     * exponent and the mantissas chosen on the training split, src/chip/calibrated-rounding.ts; the
+     * exponent and the mantissas chosen on the training split, src/quant/calibrated-rounding.ts; the
      * exponents then stay fixed), and the start (epoch 0) and every epoch compete for selection as their
      * calibrated rounding, the network a calibrated export runs; `nearest` starts from the model's weights
      * as they are, with the percentile rule every batch, and selects on round-to-nearest.

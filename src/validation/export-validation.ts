@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ExportFileSchema, readDirFile, type ExportFile } from '../chip/config-dir.js';
-import { dequantise } from '../chip/quantise.js';
+import { dequantise } from '../quant/quantise.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
 import { ChipSimulator } from '../chip/sim/simulator.js';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';

@@ -6,7 +6,7 @@ import { writeDirAtomic } from '../../src/chip/config-dir.js';
 import { exportModel } from '../../src/chip/export.js';
 import { KIND_SPIKE, keyFields, makeKey, POPULATION_MASK } from '../../src/chip/key-layout.js';
 import { BUILTIN_MACHINES, type Machine } from '../../src/chip/machine.js';
-import type { QuantType } from '../../src/chip/quantise.js';
+import type { QuantType } from '../../src/quant/quantise.js';
 import { mergeEntries } from '../../src/chip/routing.js';
 import { loadChipConfig } from '../../src/chip/sim/load-config.js';
 import { ChipSimulator } from '../../src/chip/sim/simulator.js';

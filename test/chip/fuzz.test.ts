@@ -6,7 +6,7 @@ import { sha256 } from '../../src/chip/config-dir.js';
 import { exportModel, type TrainingExport } from '../../src/chip/export.js';
 import { OnChipTrainer } from '../../src/chip/host/on-chip-training.js';
 import { BUILTIN_MACHINES, type Machine } from '../../src/chip/machine.js';
-import type { QuantType } from '../../src/chip/quantise.js';
+import type { QuantType } from '../../src/quant/quantise.js';
 import { loadChipConfig } from '../../src/chip/sim/load-config.js';
 import { ChipSimulator } from '../../src/chip/sim/simulator.js';
 import { MT19937 } from '../../src/data/mt19937.js';

@@ -8,7 +8,7 @@ import { exportModel } from '../../src/chip/export.js';
 import { OnChipTrainer } from '../../src/chip/host/on-chip-training.js';
 import { BUILTIN_MACHINES } from '../../src/chip/machine.js';
 import { H } from '../../src/chip/memory-layout.js';
-import type { QuantType } from '../../src/chip/quantise.js';
+import type { QuantType } from '../../src/quant/quantise.js';
 import { loadChipConfig } from '../../src/chip/sim/load-config.js';
 import { ChipSimulator, TickRecorder } from '../../src/chip/sim/simulator.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CalibrationProgress } from '../../src/chip/calibrated-rounding.js';
+import type { CalibrationProgress } from '../../src/quant/calibrated-rounding.js';
 import { calibrationLine, calibrationReporter, duration } from '../../src/cli/calibration-progress.js';
 
 /**

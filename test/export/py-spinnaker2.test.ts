@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExportDir } from '../../src/chip/export.js';
-import { quantiseWeights, type QuantType } from '../../src/chip/quantise.js';
+import { quantiseWeights, type QuantType } from '../../src/quant/quantise.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { networkFromModel } from '../../src/engine/model-network.js';

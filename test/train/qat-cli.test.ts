@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dequantise, quantiseLayer } from '../../src/chip/quantise.js';
+import { dequantise, quantiseLayer } from '../../src/quant/quantise.js';
 import {
   copyData,
   ensureBuilt,

@@ -24,7 +24,7 @@ import {
   type RegionName,
   type RegionSpec,
 } from '../memory-layout.js';
-import type { QuantType } from '../quantise.js';
+import type { QuantType } from '../../quant/quantise.js';
 import { rule, type Rule } from './design-rules.js';
 
 /** Largest values the key layout can carry (a header field beyond them cannot come from an export). */

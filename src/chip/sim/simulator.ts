@@ -3,7 +3,7 @@ import { tickBudget, tickCycles, energyJoules } from '../cost.js';
 import type { Machine } from '../machine.js';
 import type { TickWork } from '../cost.js';
 import { bitmapWords, getBit, H, HEADER_FIELDS, INPUT_CONTROL, LOSS_CONTROL, mantissaReader, MUTABLE_REGIONS, packWeights, weightRowWords, type RegionName } from '../memory-layout.js';
-import { mantissasAt, QUANTS } from '../quantise.js';
+import { mantissasAt, QUANTS } from '../../quant/quantise.js';
 import type { ChipConfig, LoadedPe } from './load-config.js';
 import { INPUT_MODE, InputProgram } from './programs/input.js';
 import { LayerProgram } from './programs/layer.js';

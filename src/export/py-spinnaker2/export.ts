@@ -4,7 +4,7 @@ import { checkDatasetFits } from '../../data/sources.js';
 import { toJsonText } from '../../io/json.js';
 import { layerSizes, modelInputs, modelOutputs } from '../../model/model-file.js';
 import type { ModelFile } from '../../model/schema.js';
-import type { LayerQuantisation, QuantType } from '../../chip/quantise.js';
+import type { LayerQuantisation, QuantType } from '../../quant/quantise.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
 import { CHIP_WEIGHT_MAX, mapNetwork, type PyS2Layer, type PyS2Network } from './mapping.js';
 import { folderReadme } from './readme.js';

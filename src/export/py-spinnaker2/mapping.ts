@@ -2,7 +2,7 @@ import { UserError } from '../../errors.js';
 import { layerSizes } from '../../model/model-file.js';
 import { neuronConstants } from '../../model/neuron.js';
 import type { ModelFile } from '../../model/schema.js';
-import { mantissaMax, type LayerQuantisation, type QuantType } from '../../chip/quantise.js';
+import { mantissaMax, type LayerQuantisation, type QuantType } from '../../quant/quantise.js';
 
 /**
  * How one of our networks becomes a py-spinnaker2 network (docs/py-spinnaker2.md has the sources and the

@@ -2,7 +2,7 @@ import type { TickWork } from '../../cost.js';
 import { KIND_ERROR, KIND_GRADIENT, KIND_SPIKE, KIND_WEIGHT, keyFields, makeKey, paramKey, paramKeyFields } from '../../key-layout.js';
 import { ADJOINT, H, HEADER_FIELDS, LAYER_PARAMS, STATE, TRAIN_PARAMS, bitmapWords, mantissaReader, weightRowWords } from '../../memory-layout.js';
 import type { FieldValues } from '../../field-table.js';
-import type { QuantType } from '../../quantise.js';
+import type { QuantType } from '../../../quant/quantise.js';
 import { FLT_MIN, flushSubnormal, flushSubnormalsInPlace } from '../../../numerics/flush.js';
 import type { LoadedPe } from '../load-config.js';
 import { fround, idle, Memory, type Program, type Send } from './program.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dequantise, layerFromMantissas, mantissaMax, quantiseLayer } from '../../src/chip/quantise.js';
+import { dequantise, layerFromMantissas, mantissaMax, quantiseLayer } from '../../src/quant/quantise.js';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { effectiveWeights, fakeQuantised, networkFromModel, weightsToArrays } from '../../src/engine/model-network.js';
@@ -10,7 +10,7 @@ import type { ModelFile } from '../../src/model/schema.js';
 import { presetConfig } from '../../src/model/train-config.js';
 
 /**
- * The weight quantiser (src/chip/quantise.ts) on hand-computed cases, and the engine running a model that
+ * The weight quantiser (src/quant/quantise.ts) on hand-computed cases, and the engine running a model that
  * records a quantisation: exactly the dequantised weights.
  */
 

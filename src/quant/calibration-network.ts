@@ -1,7 +1,7 @@
 import { firstSpikeFrom, runLayer, traceNeuron, type LifConstants } from './calibration-lif.js';
 
 /**
- * The network side of calibrated rounding (src/chip/calibrated-rounding.ts): the calibration patterns,
+ * The network side of calibrated rounding (src/quant/calibrated-rounding.ts): the calibration patterns,
  * whole layers run on them, the objective of a pattern, and the layers above the calibrated one, kept up
  * to date while its spikes change.
  */

@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { calibrateRounding, defaultSearchPatterns, type CalibrationProgress } from '../../src/chip/calibrated-rounding.js';
-import { kernelMax, roundingSlack, runLayer, traceNeuron, trialSpikes } from '../../src/chip/calibration-lif.js';
+import { calibrateRounding, defaultSearchPatterns, type CalibrationProgress } from '../../src/quant/calibrated-rounding.js';
+import { kernelMax, roundingSlack, runLayer, traceNeuron, trialSpikes } from '../../src/quant/calibration-lif.js';
 import { writeDirAtomic } from '../../src/chip/config-dir.js';
 import { exportModel } from '../../src/chip/export.js';
 import { BUILTIN_MACHINES } from '../../src/chip/machine.js';
-import { quantiseModel } from '../../src/chip/model-quantisation.js';
-import { dequantise, mantissaMax, quantiseLayer, type LayerQuantisation } from '../../src/chip/quantise.js';
+import { quantiseModel } from '../../src/quant/model-quantisation.js';
+import { dequantise, mantissaMax, quantiseLayer, type LayerQuantisation } from '../../src/quant/quantise.js';
 import { loadChipConfig } from '../../src/chip/sim/load-config.js';
 import { ChipSimulator } from '../../src/chip/sim/simulator.js';
 import { encodeDataset } from '../../src/data/encoding.js';
@@ -24,7 +24,7 @@ import { evaluate } from '../../src/train/evaluate.js';
 import { engineSpikeTrains } from '../../src/train/spike-trains.js';
 
 /**
- * Calibrated rounding (src/chip/calibrated-rounding.ts): a case small enough to follow by hand, and the
+ * Calibrated rounding (src/quant/calibrated-rounding.ts): a case small enough to follow by hand, and the
  * committed twin model, whose calibration is checked against the tensor engine (an independent
  * implementation of the same network) and exported to the simulator.
  */
@@ -137,7 +137,7 @@ describe('calibrated rounding of the twin model (200 training samples, 2 rounds,
 
 // ---------------------------------------------------------------------------------------------------
 // The incremental search against a plain one. The reference below is written from the description of
-// calibrated rounding (src/chip/calibrated-rounding.ts) alone: every move it tries re-runs the whole
+// calibrated rounding (src/quant/calibrated-rounding.ts) alone: every move it tries re-runs the whole
 // network on every calibration sample from step 0 (no patterns, no stored states, no skipped samples),
 // with the contract's float32 recurrence. The library must choose the same mantissas, exponents and
 // sweeps and report the same objective.

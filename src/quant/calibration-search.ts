@@ -12,7 +12,7 @@ import {
 } from './calibration-network.js';
 
 /**
- * The search of calibrated rounding over one layer's mantissas (src/chip/calibrated-rounding.ts): moves
+ * The search of calibrated rounding over one layer's mantissas (src/quant/calibrated-rounding.ts): moves
  * of one mantissa by one step, kept when they lower the objective, neuron by neuron, weight by weight,
  * in sweeps until a sweep keeps none.
  *
@@ -28,7 +28,7 @@ import {
  * which k first spikes at or after j's first spike is skipped, and j runs only until it spikes.
  *
  * Every skip is one that cannot change a spike, so the moves kept, and the result, are those of running
- * every pattern from step 0 (test/chip/calibrated-rounding.test.ts compares the two).
+ * every pattern from step 0 (test/quant/calibrated-rounding.test.ts compares the two).
  */
 
 /** What one layer's search is told and reports while it runs. */

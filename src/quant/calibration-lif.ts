@@ -1,5 +1,5 @@
 /**
- * The LIF recurrence as calibrated rounding runs it (src/chip/calibrated-rounding.ts): the contract's
+ * The LIF recurrence as calibrated rounding runs it (src/quant/calibrated-rounding.ts): the contract's
  * float32 operation order (docs/contract.md), on plain typed arrays, with the state after every step kept so
  * that a changed input can be re-run from the step it changes instead of from step 0.
  *
