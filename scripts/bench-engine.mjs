@@ -20,7 +20,7 @@ async function child(mode, backend) {
   const { presetConfig } = await import(join(root, 'dist/model/train-config.js'));
   const { initModel } = await import(join(root, 'dist/model/init.js'));
   const { networkFromModel } = await import(join(root, 'dist/engine/model-network.js'));
-  const { runBatch, encodeSet } = await import(join(root, 'dist/train/batch-runner.js'));
+  const { runBatchPending, readOutcomes, encodeSet } = await import(join(root, 'dist/train/batch-runner.js'));
   const { Optimizer } = await import(join(root, 'dist/train/optimizer.js'));
   const { train, epochOrder } = await import(join(root, 'dist/train/trainer.js'));
   const { yinyangDataset } = await import(join(root, 'dist/data/yinyang.js'));
@@ -39,17 +39,21 @@ async function child(mode, backend) {
   const results = [];
   for (const batch of [22, 64, 256]) {
     const model = initModel(config, 5, 3);
-    const net = networkFromModel(model);
-    const opt = new Optimizer(config.optimizer, net.weights.map((w) => w.shape));
+    // One trial of the stack, as the training loop runs a plain training run (weights [1, Nin, N]).
+    const base = networkFromModel(model);
+    const net = { weights: base.weights.map((w) => tf.expandDims(w, 0)), constants: base.constants, losses: [base.loss] };
+    tf.dispose(base.weights);
+    const opt = new Optimizer(config.optimizer.type, net.weights.map((w) => [w.shape[1], w.shape[2]]), [config.optimizer]);
     const order = epochOrder(set.count, 0, 0);
     const epochs = quick ? 1 : 5;
     const runEpoch = async (withGrads) => {
       const nb = Math.floor(set.count / batch);
       for (let b = 0; b < nb; b++) {
         const idx = order.subarray(b * batch, (b + 1) * batch);
-        const { grads } = await runBatch(net, set, idx, withGrads);
+        const { grads, pending } = runBatchPending(net, [set], [idx], withGrads);
+        await readOutcomes([pending]);
         if (withGrads) {
-          opt.apply(net.weights, grads, 0.0019);
+          opt.apply(net.weights, grads, [0.0019]);
           tf.dispose(grads);
         }
       }

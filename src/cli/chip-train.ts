@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { chipTrain } from '../chip/host/chip-train.js';
 import { loadChipConfig } from '../chip/sim/load-config.js';
@@ -50,7 +50,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' })
       .conflicts('split', 'data')
       .strict() as never,
-  handler: (args) => {
+  handler: async (args) => {
     const out = outputFile('out', args.out);
     if (args.log !== undefined) outputFile('log', args.log);
     if (args.report !== undefined) outputFile('report', args.report);
@@ -61,7 +61,9 @@ export const chipTrainCommand: CommandModule<object, Args> = {
     const validationSpec = args.validation ?? (args.data ? undefined : 'yinyang:validation');
     const validation = validationSpec ? loadDataset(validationSpec) : undefined;
     const checkpointPath = `${out}.chip-ckpt.json`;
-    const result = chipTrain({
+    if (args.slots !== undefined && args.slots > config.spec.slots) throw new UserError(`--slots: the config has ${config.spec.slots} slot(s), got ${args.slots}`);
+    if (args.resume && !existsSync(checkpointPath)) throw new UserError(`--resume: no checkpoint ${checkpointPath} to resume from`);
+    const result = await chipTrain({
       dir: args.config,
       config,
       train,
@@ -82,7 +84,7 @@ export const chipTrainCommand: CommandModule<object, Args> = {
         if (args.log) writeMetricsCsv(args.log, history);
         if (!args.quiet) {
           const val = r.validationAccuracy === undefined ? '' : `, validation ${percent(r.validationAccuracy)}`;
-          process.stderr.write(`epoch ${r.epoch}: loss ${r.trainLoss.toFixed(4)}, train ${percent(r.trainAccuracy)}${val}, ${r.ticksPerSample.toFixed(1)} ticks and ${Math.round(r.cyclesPerSample)} cycles per sample (${r.wallSeconds.toFixed(1)} s)\n`);
+          process.stderr.write(`epoch ${r.epoch}: loss ${r.trainLoss.toFixed(4)}, train ${percent(r.trainAccuracy)}${val}, ${r.ticksPerSample.toFixed(1)} ticks and ${Math.round(r.cyclesPerSample)} cycles per sample (${(r.trainSeconds + r.evalSeconds).toFixed(1)} s)\n`);
         }
       },
     });

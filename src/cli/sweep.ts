@@ -13,7 +13,6 @@ import { openStore } from '../sweep/store/open-store.js';
 import { redactUrl } from '../sweep/store/postgres-store.js';
 import { parseSpace, loadSpaceFile, type SearchSpace } from '../sweep/space/space-file.js';
 import type { StudyStore, Trial } from '../sweep/types.js';
-import { runStackedWorker } from '../sweep/stacked-worker.js';
 import { runWorker, trialConfig, type WorkerOptions } from '../sweep/worker.js';
 import { train } from '../train/trainer.js';
 import { CANONICAL_DATA } from '../data/sources.js';
@@ -94,13 +93,6 @@ function spawnWorker(args: RunArgs, target: string, index: number): Promise<numb
   });
 }
 
-/** Stacked workers train one seed per trial: a multi-seed objective needs plain workers. */
-function checkStack(stack: number, space: { objective: { seeds?: number } }): void {
-  if (stack > 1 && (space.objective.seeds ?? 1) > 1) {
-    throw new UserError(`--stack ${stack}: stacked workers train one seed per trial, but the study's objective has seeds: ${space.objective.seeds}; use --stack 1`);
-  }
-}
-
 function studyOptions<T>(y: import('yargs').Argv<T>) {
   return y
     .option('study', {
@@ -120,7 +112,7 @@ function workerOptions<T>(y: import('yargs').Argv<T>) {
     .option('stack', {
       type: 'number',
       default: 1,
-      describe: 'train up to this many trials of the same shape together in each worker, as one tensor program (1: one trial at a time)',
+      describe: 'train up to this many runs of the same shape together in each worker, as one tensor program: whole trials, each with its objective\'s seeds (1: one trial at a time, its seeds together)',
     });
 }
 
@@ -152,7 +144,6 @@ const runCommand: CommandModule<object, RunArgs> = {
     const workers = positiveInt('workers', args.workers);
     const target = studyTarget(args);
     const space = loadSpaceFile(args.space);
-    checkStack(stack, space);
     const store = openStore(target);
     await store.open(args.name, space);
     await store.close();
@@ -185,8 +176,7 @@ const workerCommand: CommandModule<object, RunArgs> = {
         deadline,
         onTrial: (e) => process.stderr.write(workerEventLine(e, space.objective.metric) + '\n'),
       };
-      checkStack(stack, space);
-      const ran = await (stack > 1 ? runStackedWorker({ ...options, stack }) : runWorker(options));
+        const ran = await runWorker({ ...options, stack });
       process.stderr.write(`worker finished ${ran} trial(s)\n`);
     } finally {
       await store.close();

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { parseQuant } from '../quant/quantise.js';
 import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
@@ -136,6 +136,7 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
     process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
   };
   const checkpointPath = `${args.out}.ckpt.json`;
+  if (args.resume && !existsSync(checkpointPath)) throw new UserError(`--resume: no checkpoint at ${checkpointPath} to resume from`);
   const result = await train({
     config,
     data,

@@ -4,14 +4,14 @@ import { ChipSimulator } from '../chip/sim/simulator.js';
 import type { ChipConfig } from '../chip/sim/load-config.js';
 import type { Dataset } from '../data/dataset.js';
 import { batchRaster, encodeDataset, encodedInputs } from '../data/encoding.js';
-import { epochOrder } from '../data/epoch-order.js';
 import { lifForwardKernel } from '../engine/lif-forward-kernel.js';
 import { uploadWeights } from '../engine/model-network.js';
 import { backward, ttfsLoss, type EngineNetwork } from '../engine/network.js';
 import { runTypedKernel } from '../engine/typed-kernel.js';
-import { neuronConstants } from '../model/neuron.js';
+import { neuronConstants, type NeuronConstants } from '../model/neuron.js';
 import type { ModelFile } from '../model/schema.js';
-import { Optimizer, scheduledLr, type OptimizerSettings } from '../train/optimizer.js';
+import { runTrials, type BatchSums, type EpochEnd, type Learner, type LoopTrial } from '../train/loop.js';
+import { Optimizer, type OptimizerSettings } from '../train/optimizer.js';
 
 /**
  * Chip-in-the-loop training: the forward pass runs on the chip (here the simulator, with an inference
@@ -51,80 +51,140 @@ function fill(raster: Uint8Array, offset: number, N: number, spikes: [number, nu
   for (const [n, t] of spikes) raster[offset + t * N + n] = 1;
 }
 
-export async function chipInTheLoop(opts: InTheLoopOptions): Promise<InTheLoopResult> {
-  const { model, train, optimizer, batch } = opts;
-  const sim = new ChipSimulator(opts.config);
-  const sizes = [model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)];
-  const T = model.steps;
-  const enc = { steps: T, ...model.encoding };
-  const encoded = encodeDataset(train, enc);
-  const inputs = encodedInputs(train.featureNames.length, enc);
-  const constants = neuronConstants(model.neuron);
-  const master = uploadWeights(model.layers.map((l) => l.weights));
-  const opt = new Optimizer(optimizer, master.map((w) => w.shape as [number, number]));
-  const nf = train.featureNames.length;
-  const batches = Math.ceil(train.count / batch);
-  const history: Record<string, number>[] = [];
-  const masterArrays = () => Promise.all(master.map((w) => w.array()));
-  const validationAccuracy = () => {
-    const r = sim.run(opts.validation.features, opts.validation.count, opts.validation.labels);
-    return r.samples.filter((s) => s.prediction === s.label).length / opts.validation.count;
-  };
-  // Epoch 0, the weights as given, is a candidate too: fine-tuning must beat the starting point.
-  sim.writeWeights(await masterArrays());
-  let best = { epoch: 0, accuracy: validationAccuracy(), weights: readChipWeights(sim, sizes) };
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const order = epochOrder(train.count, opts.seed, epoch);
-    let lossSum = 0;
-    let correct = 0;
-    let mismatches = 0;
-    for (let b = 0; b < batches; b++) {
-      const idx = order.subarray(b * batch, Math.min(train.count, (b + 1) * batch));
-      const B = idx.length;
-      // 1. Forward on the chip with the current weights; read back every layer's spikes.
-      sim.writeWeights(await masterArrays());
-      const features = new Float64Array(B * nf);
-      idx.forEach((s, i) => features.set(train.features.subarray(s * nf, (s + 1) * nf), i * nf));
-      const labelsArr = Int32Array.from(idx, (s) => train.labels[s]);
-      const run = sim.run(features, B, labelsArr, true);
-      const rasters = sizes.slice(1).map((N, l) => {
-        const r = new Uint8Array(B * T * N);
-        run.samples.forEach((s, i) => fill(r, i * T * N, N, s.spikes![l]));
-        return r;
-      });
-      correct += run.samples.filter((s) => s.prediction === s.label).length;
-      // 2. Off-chip: I - Vpre per layer from its recorded inputs and the chip's weights, loss, adjoint.
-      const chipW = uploadWeights(readChipWeights(sim, sizes));
-      const net: EngineNetwork = { weights: chipW, constants, loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 } };
-      const spikes = [tf.tensor3d(batchRaster(encoded, inputs, T, idx), [B, T, inputs], 'bool'), ...rasters.map((r, l) => tf.tensor3d(r, [B, T, sizes[l + 1]], 'bool'))];
-      const D: tf.Tensor3D[] = [];
-      const differing: tf.Tensor[] = [];
-      chipW.forEach((W, l) => {
-        const [s, d] = runTypedKernel(lifForwardKernel, [spikes[l], W], constants);
-        differing.push(tf.tidy(() => tf.sum(tf.cast(tf.notEqual(s, spikes[l + 1]), 'int32'))));
-        s.dispose();
-        D.push(d as tf.Tensor3D);
-      });
-      for (const n of differing) mismatches += (await n.data())[0];
-      tf.dispose(differing);
-      const labels = tf.tensor1d(labelsArr, 'int32');
-      const loss = ttfsLoss(net, spikes[spikes.length - 1] as tf.Tensor3D, labels, B);
-      const terms = await loss.terms.data();
-      for (let i = 0; i < B; i++) lossSum += terms[2 * i] + terms[2 * i + 1];
-      const grads = backward(net, { spikes: spikes as tf.Tensor3D[], D }, loss.errors);
-      // 3. Adam on the master weights (straight-through: the gradient of the chip's weights).
-      opt.apply(master, grads, scheduledLr(optimizer, epoch * batches + b, batches));
-      tf.dispose([...chipW, ...spikes, ...D, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads]);
-    }
-    sim.writeWeights(await masterArrays());
-    const row = { epoch: epoch + 1, trainLoss: lossSum / train.count, trainAccuracy: correct / train.count, validationAccuracy: validationAccuracy(), spikeMismatches: mismatches };
-    history.push(row);
-    if (row.validationAccuracy > best.accuracy) best = { epoch: epoch + 1, accuracy: row.validationAccuracy, weights: readChipWeights(sim, sizes) };
-    opts.onEpoch?.(row);
+/** The chip in the loop as the training loop's learner (one trial). */
+class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
+  private readonly sim: ChipSimulator;
+  private readonly sizes: number[];
+  private readonly encoded: Int32Array;
+  private readonly inputs: number;
+  private readonly constants: NeuronConstants;
+  /** The float master weights [1, inputs, outputs] per layer. */
+  private readonly master: tf.Tensor3D[];
+  private readonly optimizer: Optimizer;
+  private mismatches = 0;
+
+  constructor(private readonly opts: InTheLoopOptions) {
+    const { model, train } = opts;
+    this.sim = new ChipSimulator(opts.config);
+    this.sizes = [model.layers[0].weights.length, ...model.layers.map((l) => l.weights[0].length)];
+    const enc = { steps: model.steps, ...model.encoding };
+    this.encoded = encodeDataset(train, enc);
+    this.inputs = encodedInputs(train.featureNames.length, enc);
+    this.constants = neuronConstants(model.neuron);
+    this.master = uploadWeights(model.layers.map((l) => l.weights)).map((w) => {
+      const stacked = tf.expandDims(w, 0) as tf.Tensor3D;
+      w.dispose();
+      return stacked;
+    });
+    this.optimizer = new Optimizer(opts.optimizer.type, this.sizes.slice(1).map((n, l) => [this.sizes[l], n] as [number, number]), [opts.optimizer]);
   }
-  tf.dispose(master);
-  opt.dispose();
-  return { chipWeights: best.weights, bestEpoch: best.epoch, bestValidationAccuracy: best.accuracy, history };
+
+  join(): void {}
+
+  keep(): void {}
+
+  private async writeMaster(): Promise<void> {
+    this.sim.writeWeights((await Promise.all(this.master.map((w) => w.array()))).map((w) => w[0]));
+  }
+
+  async runBatch([idx]: Int32Array[], lrs: number[]): Promise<BatchSums[]> {
+    const { model, train } = this.opts;
+    const { sizes, constants } = this;
+    const T = model.steps;
+    const B = idx.length;
+    const nf = train.featureNames.length;
+    // 1. Forward on the chip with the current weights; read back every layer's spikes.
+    await this.writeMaster();
+    const features = new Float64Array(B * nf);
+    idx.forEach((s, i) => features.set(train.features.subarray(s * nf, (s + 1) * nf), i * nf));
+    const labelsArr = Int32Array.from(idx, (s) => train.labels[s]);
+    const run = this.sim.run(features, B, labelsArr, true);
+    const rasters = sizes.slice(1).map((N, l) => {
+      const r = new Uint8Array(B * T * N);
+      run.samples.forEach((s, i) => fill(r, i * T * N, N, s.spikes![l]));
+      return r;
+    });
+    const sums: BatchSums = { ceSum: 0, rSum: 0, correct: run.samples.filter((s) => s.prediction === s.label).length };
+    // 2. Off-chip: I - Vpre per layer from its recorded inputs and the chip's weights, loss, adjoint.
+    const chipW = uploadWeights(readChipWeights(this.sim, sizes));
+    const net: EngineNetwork = { weights: chipW, constants, loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 } };
+    const spikes = [tf.tensor3d(batchRaster(this.encoded, this.inputs, T, idx), [B, T, this.inputs], 'bool'), ...rasters.map((r, l) => tf.tensor3d(r, [B, T, sizes[l + 1]], 'bool'))];
+    const D: tf.Tensor3D[] = [];
+    const differing: tf.Tensor[] = [];
+    chipW.forEach((W, l) => {
+      const [s, d] = runTypedKernel(lifForwardKernel, [spikes[l], W], constants);
+      differing.push(tf.tidy(() => tf.sum(tf.cast(tf.notEqual(s, spikes[l + 1]), 'int32'))));
+      s.dispose();
+      D.push(d as tf.Tensor3D);
+    });
+    for (const n of differing) this.mismatches += (await n.data())[0];
+    tf.dispose(differing);
+    const labels = tf.tensor1d(labelsArr, 'int32');
+    const loss = ttfsLoss(net, spikes[spikes.length - 1] as tf.Tensor3D, labels, B);
+    const terms = await loss.terms.data();
+    for (let i = 0; i < B; i++) {
+      sums.ceSum += terms[2 * i];
+      sums.rSum += terms[2 * i + 1];
+    }
+    const grads = backward(net, { spikes: spikes as tf.Tensor3D[], D }, loss.errors);
+    // 3. The optimiser on the master weights (straight-through: the gradient of the chip's weights).
+    const stacked = grads.map((g) => tf.expandDims(g, 0) as tf.Tensor3D);
+    this.optimizer.apply(this.master, stacked, lrs);
+    tf.dispose([...chipW, ...spikes, ...D, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...stacked]);
+    return [sums];
+  }
+
+  async read(pending: BatchSums[][]): Promise<BatchSums[][]> {
+    return pending;
+  }
+
+  readsPerBatch(): boolean {
+    return true;
+  }
+
+  async endEpoch(): Promise<EpochEnd[]> {
+    await this.writeMaster();
+    const v = this.opts.validation;
+    const r = this.sim.run(v.features, v.count, v.labels);
+    const accuracy = r.samples.filter((s) => s.prediction === s.label).length / v.count;
+    const columns = { spikeMismatches: this.mismatches };
+    this.mismatches = 0;
+    return [{ validation: { accuracy }, candidate: readChipWeights(this.sim, this.sizes), columns }];
+  }
+
+  async state(): Promise<null> {
+    return null;
+  }
+
+  dispose(): void {
+    tf.dispose(this.master);
+    this.optimizer.dispose();
+  }
+}
+
+/**
+ * Chip-in-the-loop training: the training loop (train/loop.ts) with the chip in the loop as its learner.
+ * The weights as given (epoch 0) are a candidate too: fine-tuning must beat the starting point.
+ */
+export async function chipInTheLoop(opts: InTheLoopOptions): Promise<InTheLoopResult> {
+  const learner = new InTheLoopLearner(opts);
+  try {
+    const trial: LoopTrial<null> = {
+      seed: opts.seed,
+      batch: opts.batch,
+      epochs: opts.epochs,
+      schedule: opts.optimizer,
+      count: opts.train.count,
+      startIsCandidate: true,
+      onProgress: (p) => {
+        if (p.type === 'epoch') opts.onEpoch?.(p.metrics);
+      },
+    };
+    const [{ best, history }] = await runTrials(learner, [trial]);
+    return { chipWeights: best.weights, bestEpoch: best.epoch, bestValidationAccuracy: best.accuracy, history };
+  } finally {
+    learner.dispose();
+  }
 }
 
 /** The weights the chip's layer PEs of slot 0 run, dequantised, as layers [inputs][outputs]. */

@@ -1,6 +1,6 @@
-import { train, type EpochMetrics, type TrainOptions, type TrainResult } from '../train/trainer.js';
+import { trainStack, type EpochMetrics, type TrainOptions, type TrainResult } from '../train/trainer.js';
 
-export interface SeedsOptions extends Omit<TrainOptions, 'afterEpoch' | 'onProgress'> {
+export interface SeedsOptions extends Omit<TrainOptions, 'afterEpoch' | 'onProgress' | 'group'> {
   /** The seeds to train `config` with (each replaces `config.seed`). */
   seeds: number[];
   /**
@@ -25,56 +25,18 @@ export function meanMetrics(rows: EpochMetrics[]): EpochMetrics {
 }
 
 /**
- * Train one configuration with several seeds in lockstep (the sweep's multi-seed objective): each seed
- * trains an epoch, waits until all have, and `afterEpoch` decides for all of them on the mean metrics.
- * The trainings run interleaved in this process (an epoch of one, then of the next), so the time is the
- * sum of the seeds' times. With one seed this is `train` with `afterEpoch` on its own metrics.
+ * Train one configuration with several seeds (the sweep's multi-seed objective) as one stack: every
+ * seed trains each epoch, and `afterEpoch` decides for all of them on the mean metrics.
  */
 export async function trainSeeds(opts: SeedsOptions): Promise<SeedsResult> {
-  const { seeds, afterEpoch, ...rest } = opts;
+  const { seeds, afterEpoch, data, backend, ...run } = opts;
   const history: EpochMetrics[] = [];
-  // Epoch e (1-based): the seeds' metrics so far, and the decision every seed waits for.
-  const pending = new Map<number, { rows: EpochMetrics[]; decide: (stop: boolean) => void; fail: (err: unknown) => void; decision: Promise<boolean> }>();
-  let failed = false;
-  const slot = (epoch: number) => {
-    let s = pending.get(epoch);
-    if (!s) {
-      let decide!: (stop: boolean) => void;
-      let fail!: (err: unknown) => void;
-      const decision = new Promise<boolean>((resolve, reject) => ((decide = resolve), (fail = reject)));
-      s = { rows: [], decide, fail, decision };
-      pending.set(epoch, s);
-    }
-    return s;
+  const group = {
+    afterEpoch: async (rows: EpochMetrics[]) => {
+      history.push(meanMetrics(rows));
+      return afterEpoch?.(history[history.length - 1], history);
+    },
   };
-  const runs = seeds.map((seed) =>
-    train({
-      ...rest,
-      config: { ...rest.config, seed },
-      afterEpoch: async (m) => {
-        // A seed that failed stops the others (they would wait for it forever).
-        if (failed) return true;
-        const s = slot(m.epoch);
-        s.rows.push(m);
-        if (s.rows.length === seeds.length) {
-          const mean = meanMetrics(s.rows);
-          history.push(mean);
-          try {
-            s.decide(Boolean(await afterEpoch?.(mean, history)));
-          } catch (err) {
-            s.fail(err);
-          }
-        }
-        return s.decision;
-      },
-    }).catch((err: unknown) => {
-      failed = true;
-      for (const s of pending.values()) s.decide(true);
-      throw err;
-    }),
-  );
-  const settled = await Promise.allSettled(runs);
-  const rejected = settled.find((r) => r.status === 'rejected');
-  if (rejected) throw rejected.reason;
-  return { runs: settled.map((r) => (r as PromiseFulfilledResult<TrainResult>).value), history };
+  const runs = await trainStack({ runs: seeds.map((seed) => ({ ...run, config: { ...run.config, seed }, group })), data, backend });
+  return { runs, history };
 }

@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
-import { flushKernel } from '../engine/flush-kernel.js';
 import { runTypedKernel } from '../engine/typed-kernel.js';
+import { updateKernel, type UpdateAttrs } from '../engine/update-kernel.js';
 import type { OptimizerSchema } from '../model/train-config.js';
-import { flushTensor } from '../engine/op-path/flush.js';
-import { FLT_MIN, flushWeights } from '../numerics/flush.js';
+import { flushWeights } from '../numerics/flush.js';
 
 export type OptimizerSettings = z.output<typeof OptimizerSchema>;
 
-/** Optimiser state as plain arrays, for checkpoints. */
+/** One trial's optimiser state as plain arrays, for checkpoints. */
 export interface OptimizerState {
+  /** Updates made so far (Adam's t). */
   step: number;
   /** Adam: first and second moments per layer; SGD: momentum buffer in `m`, `v` empty. */
   m: number[][][];
@@ -17,85 +17,131 @@ export interface OptimizerState {
 }
 
 /**
- * Adam (PyTorch's formulation, docs/contract.md "Optimiser") or SGD with momentum, with L2 weight decay
- * added to the gradient before the update. Weights are replaced by new tensors (the old ones disposed),
- * so the caller's array of weights always holds the current ones. The new weights and moments are flushed
- * to +0 where subnormal (numerics/flush.ts), and so are moments restored from a checkpoint.
+ * The optimiser (docs/contract.md "Optimiser"): Adam in PyTorch's formulation, or SGD with momentum, with
+ * L2 weight decay added to the gradient first, for K trials at once. Weights, gradients and moments are
+ * [K, inputs, outputs] per layer; every trial has its own numbers (learning rate, decay, betas, eps,
+ * momentum) and its own step count for the bias corrections. One kernel call per layer updates all trials
+ * (engine/update-kernel.ts); the new W, m and v are flushed to +0 where subnormal (numerics/flush.ts).
+ * A plain training run is K = 1.
+ *
+ * Trials may leave (`keep`) and join (`add`, with zero moments or a checkpoint's state) between updates;
+ * all trials of one optimiser use the same type.
  */
 export class Optimizer {
-  private m: tf.Tensor2D[];
-  private v: tf.Tensor2D[];
-  /** FLT_MIN and zeros per layer, kept for the flush of every update. */
-  private readonly flushMin: tf.Scalar;
-  private readonly flushZeros: tf.Tensor2D[];
-  step = 0;
+  private settings: OptimizerSettings[] = [];
+  private steps: number[] = [];
+  private m: tf.Tensor3D[];
+  private v: tf.Tensor3D[];
 
   constructor(
-    readonly settings: OptimizerSettings,
-    shapes: [number, number][],
-    state?: OptimizerState,
+    readonly type: OptimizerSettings['type'],
+    private readonly shapes: [number, number][],
+    settings: OptimizerSettings[] = [],
   ) {
-    const zeros = () => shapes.map((s) => tf.zeros(s) as tf.Tensor2D);
-    const restore = (a: number[][][]) => flushWeights(a).map((x) => tf.tensor2d(x, undefined, 'float32'));
-    this.m = state ? restore(state.m) : zeros();
-    this.v = state && settings.type === 'adam' ? restore(state.v) : settings.type === 'adam' ? zeros() : [];
-    this.step = state?.step ?? 0;
-    this.flushMin = tf.scalar(FLT_MIN, 'float32');
-    this.flushZeros = shapes.map((s) => tf.zeros(s) as tf.Tensor2D);
+    this.m = shapes.map((s) => tf.zeros([0, ...s]) as tf.Tensor3D);
+    this.v = type === 'adam' ? shapes.map((s) => tf.zeros([0, ...s]) as tf.Tensor3D) : [];
+    this.add(settings);
   }
 
-  /** One update of every layer with learning rate `lr`. Gradients are not disposed. */
-  apply(weights: tf.Tensor2D[], grads: tf.Tensor2D[], lr: number): void {
-    const { type, weightDecay, beta1, beta2, eps, momentum } = this.settings;
-    this.step += 1;
-    const t = this.step;
-    for (let l = 0; l < weights.length; l++) {
-      const W = weights[l];
-      const inPlace = tf.getBackend() === 'cpu' || tf.getBackend() === 'wasm';
-      // The subnormal rule on the new W, m (and v): one typed kernel where it runs in place, else tensor ops.
-      const flushAll = (ts: tf.Tensor2D[]): tf.Tensor2D[] => {
-        if (!inPlace) return ts.map((x) => flushTensor(x, this.flushMin, this.flushZeros[l]));
-        const out = runTypedKernel(flushKernel, [...ts, ...Array.from({ length: 3 - ts.length }, () => tf.zeros([0]))], {}) as tf.Tensor2D[];
-        return out.slice(0, ts.length);
-      };
-      const { newW, newM, newV } = tf.tidy((): { newW: tf.Tensor2D; newM: tf.Tensor2D; newV?: tf.Tensor2D } => {
-        const g = weightDecay > 0 ? tf.add(grads[l], tf.mul(W, weightDecay)) : grads[l];
-        if (type === 'sgd') {
-          const buf = tf.add(tf.mul(this.m[l], momentum), g) as tf.Tensor2D;
-          const [newW, newM] = flushAll([tf.sub(W, tf.mul(buf, lr)) as tf.Tensor2D, buf]);
-          return { newW, newM };
-        }
-        const m = tf.add(tf.mul(this.m[l], beta1), tf.mul(g, 1 - beta1)) as tf.Tensor2D;
-        const v = tf.add(tf.mul(this.v[l], beta2), tf.mul(tf.square(g), 1 - beta2)) as tf.Tensor2D;
-        const mHat = tf.div(m, 1 - beta1 ** t);
-        const vHat = tf.div(v, 1 - beta2 ** t);
-        const newW = tf.sub(W, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)) as tf.Tensor2D;
-        const [fW, fM, fV] = flushAll([newW, m, v]);
-        return { newW: fW, newM: fM, newV: fV };
+  get trials(): number {
+    return this.settings.length;
+  }
+
+  /**
+   * Append trials: with zero moments and no steps yet, or where `states[k]` is given, with that state
+   * (a checkpoint's; its moments flushed as every stored moment is).
+   */
+  add(settings: OptimizerSettings[], states: (OptimizerState | undefined)[] = []): void {
+    if (!settings.length) return;
+    for (const s of settings) {
+      if (s.type !== this.type) throw new Error(`a ${s.type} trial cannot join a stack of ${this.type} trials`);
+    }
+    const initial = (which: 'm' | 'v', l: number): tf.Tensor3D =>
+      tf.tidy(() =>
+        tf.stack(settings.map((_, k) => {
+          const saved = states[k]?.[which][l];
+          return saved ? tf.tensor2d(flushWeights([saved])[0], this.shapes[l], 'float32') : tf.zeros(this.shapes[l]);
+        })) as tf.Tensor3D,
+      );
+    const grow = (ts: tf.Tensor3D[], which: 'm' | 'v') =>
+      ts.map((t, l) => {
+        const fresh = initial(which, l);
+        const out = tf.concat([t, fresh], 0) as tf.Tensor3D;
+        tf.dispose([t, fresh]);
+        return out;
       });
-      W.dispose();
+    this.m = grow(this.m, 'm');
+    this.v = grow(this.v, 'v');
+    this.settings.push(...settings);
+    this.steps.push(...settings.map((_, k) => states[k]?.step ?? 0));
+  }
+
+  /** Keep only the trials at `indices` (ascending), in that order. */
+  keep(indices: number[]): void {
+    const pick = (ts: tf.Tensor3D[]) =>
+      ts.map((t) => {
+        const out = tf.tidy(() => (indices.length ? tf.gather(t, indices, 0) : tf.zeros([0, t.shape[1], t.shape[2]])) as tf.Tensor3D);
+        t.dispose();
+        return out;
+      });
+    this.m = pick(this.m);
+    this.v = pick(this.v);
+    this.settings = indices.map((i) => this.settings[i]);
+    this.steps = indices.map((i) => this.steps[i]);
+  }
+
+  /**
+   * One update of every layer of every trial, trial k with learning rate `lrs[k]`. Weights are replaced
+   * by new tensors (the old ones disposed); gradients are not disposed.
+   */
+  apply(weights: tf.Tensor3D[], grads: tf.Tensor3D[], lrs: number[]): void {
+    const K = this.trials;
+    if (lrs.length !== K) throw new Error(`${lrs.length} learning rates for ${K} trials`);
+    this.steps = this.steps.map((t) => t + 1);
+    // Every per-trial number rounded once to float32, as a scalar operand of a float32 tensor op is
+    // (1 - beta and the bias corrections 1 - beta^t computed in double first).
+    const f32 = (values: number[]) => values.map(Math.fround);
+    const s = this.settings;
+    const attrs: UpdateAttrs = {
+      type: this.type,
+      weightDecay: f32(s.map((o) => o.weightDecay)),
+      lr: f32(lrs),
+      beta1: f32(s.map((o) => o.beta1)),
+      oneMinusBeta1: f32(s.map((o) => 1 - o.beta1)),
+      beta2: f32(s.map((o) => o.beta2)),
+      oneMinusBeta2: f32(s.map((o) => 1 - o.beta2)),
+      biasCorrection1: f32(s.map((o, k) => 1 - o.beta1 ** this.steps[k])),
+      biasCorrection2: f32(s.map((o, k) => 1 - o.beta2 ** this.steps[k])),
+      eps: f32(s.map((o) => o.eps)),
+      momentum: f32(s.map((o) => o.momentum)),
+    };
+    const none = this.type === 'adam' ? null : tf.zeros([0]);
+    for (let l = 0; l < weights.length; l++) {
+      const [newW, newM, newV] = runTypedKernel(updateKernel, [weights[l], grads[l], this.m[l], this.v[l] ?? none!], attrs) as tf.Tensor3D[];
+      weights[l].dispose();
       weights[l] = newW;
       this.m[l].dispose();
       this.m[l] = newM;
-      if (newV) {
+      if (this.type === 'adam') {
         this.v[l].dispose();
         this.v[l] = newV;
-      }
+      } else newV.dispose();
     }
+    none?.dispose();
   }
 
-  /** The moments for a checkpoint (read asynchronously: a GPU backend cannot read synchronously). */
-  async state(): Promise<OptimizerState> {
-    const read = (ts: tf.Tensor2D[]) => Promise.all(ts.map((t) => t.array()));
-    return { step: this.step, m: await read(this.m), v: await read(this.v) };
+  /** The state of every trial, for checkpoints (read asynchronously: a GPU backend cannot read synchronously). */
+  async states(): Promise<OptimizerState[]> {
+    const [m, v] = await Promise.all([Promise.all(this.m.map((t) => t.array())), Promise.all(this.v.map((t) => t.array()))]);
+    return this.steps.map((step, k) => ({ step, m: m.map((layer) => layer[k]), v: v.map((layer) => layer[k]) }));
   }
 
   dispose(): void {
-    for (const t of [...this.m, ...this.v, ...this.flushZeros, this.flushMin]) t.dispose();
+    tf.dispose([...this.m, ...this.v]);
   }
 }
 
 /** The smooth schedule: lr * gamma^(batchIndex / batchesPerEpoch), batchIndex counted from 0. */
-export function scheduledLr(settings: OptimizerSettings, batchIndex: number, batchesPerEpoch: number): number {
+export function scheduledLr(settings: Pick<OptimizerSettings, 'lr' | 'gamma'>, batchIndex: number, batchesPerEpoch: number): number {
   return settings.lr * settings.gamma ** (batchIndex / batchesPerEpoch);
 }

@@ -125,11 +125,11 @@ describe('on-chip Adam = the engine optimiser', () => {
     const chip = trainer.weights();
     // The engine: gradients of the same batch, then the trainer's Adam step.
     const engine = await batchGradients(TWIN, batch);
-    const opt = new Optimizer({ type: 'adam', momentum: 0, ...ADAM }, TWIN.layers.map((l) => [l.weights.length, l.weights[0].length]));
-    const weights = TWIN.layers.map((l) => tf.tensor2d(l.weights));
-    const grads = engine.grads.map((g) => tf.tensor2d(g));
-    opt.apply(weights, grads, lr);
-    const expected = weights.map((w) => w.arraySync());
+    const opt = new Optimizer('adam', TWIN.layers.map((l) => [l.weights.length, l.weights[0].length] as [number, number]), [{ type: 'adam', momentum: 0, ...ADAM }]);
+    const weights = TWIN.layers.map((l) => tf.tensor3d([l.weights]));
+    const grads = engine.grads.map((g) => tf.tensor3d([g]));
+    opt.apply(weights, grads, [lr]);
+    const expected = weights.map((w) => w.arraySync()[0]);
     tf.dispose([...weights, ...grads]);
     opt.dispose();
     let moved = 0;

@@ -15,8 +15,7 @@ import { presetConfig } from '../../src/model/train-config.js';
 import type { TrainConfig } from '../../src/model/train-config.js';
 import { CANONICAL_DATA } from '../../src/data/sources.js';
 import { encodeSet } from '../../src/train/batch-runner.js';
-import { trainStacked } from '../../src/train/stacked-trainer.js';
-import { train } from '../../src/train/trainer.js';
+import { train, trainStack } from '../../src/train/trainer.js';
 
 /**
  * The WGSL kernels against the typed kernels (the reference loops, on the cpu backend): forward spikes
@@ -341,15 +340,15 @@ describe.skipIf(reason !== null)('training on webgpu', () => {
 
   it('stacked trials (a sweep worker with --stack) train on webgpu as on wasm', async () => {
     const base = { ...presetConfig('twin'), epochs: 2 };
-    const trials = [0.002, 0.0035].map((lr) => ({ config: { ...base, optimizer: { ...base.optimizer, lr } } }));
+    const runs = [0.002, 0.0035].map((lr) => ({ config: { ...base, optimizer: { ...base.optimizer, lr } } }));
     const run = async (backend: string) => {
       await useBackend(backend as 'wasm');
-      return trainStacked({ trials, data: CANONICAL_DATA, backend });
+      return trainStack({ runs, data: CANONICAL_DATA, backend });
     };
     const wasm = await run('wasm');
     const gpu = await run('webgpu');
     await useBackend('cpu');
-    for (let k = 0; k < trials.length; k++) {
+    for (let k = 0; k < runs.length; k++) {
       expect(wasm[k].validation.accuracy).toBeGreaterThan(0.6);
       expect(Math.abs(gpu[k].validation.accuracy - wasm[k].validation.accuracy)).toBeLessThanOrEqual(0.005);
     }

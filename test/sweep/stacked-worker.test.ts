@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,7 +6,6 @@ import { writeDatasetCsv } from '../../src/data/csv.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { parseSpace } from '../../src/sweep/space/space-file.js';
-import { runStackedWorker } from '../../src/sweep/stacked-worker.js';
 import { SqliteStore } from '../../src/sweep/store/sqlite-store.js';
 import type { Trial } from '../../src/sweep/types.js';
 import { runWorker } from '../../src/sweep/worker.js';
@@ -68,7 +67,7 @@ async function sweep(name: string, raw: ReturnType<typeof rawSpace>, stack: numb
   await store.open(name, raw);
   const space = parseSpace(raw, name);
   const options = { store, space, backend: 'wasm', data, worker: name };
-  const ran = stack > 1 ? await runStackedWorker({ ...options, stack }) : await runWorker(options);
+  const ran = await runWorker({ ...options, stack });
   const trials = await store.trials();
   await store.close();
   return { trials, ran };
@@ -106,9 +105,21 @@ describe('sweep worker with stacked trials', () => {
     expectEachFinishedOnce(await store.trials(), 6, 2);
     await store.close();
     expectUserError(await runCli(['sweep', 'run', '--space', 'space.json', '--study', 'other.db', '--stack', '0'], dir), '--stack');
-    // A multi-seed objective needs plain workers; nothing is created.
-    writeFileSync(join(dir, 'seeds.json'), JSON.stringify({ ...raw, objective: { ...raw.objective, seeds: 2 } }));
-    expectUserError(await runCli(['sweep', 'run', '--space', 'seeds.json', '--study', 'seeds.db', '--stack', '2'], dir), '--stack 2', 'seeds: 2');
-    expect(existsSync(join(dir, 'seeds.db'))).toBe(false);
+    // A multi-seed objective stacks too: each trial's seeds train together, whole trials share a stack.
+    writeFileSync(join(dir, 'seeds.json'), JSON.stringify({ ...raw, budget: { trials: 3, epochs: 2 }, objective: { ...raw.objective, seeds: 2 } }));
+    expect(await runCliOk(['sweep', 'run', '--space', 'seeds.json', '--study', 'seeds.db', '--stack', '4', '--backend', 'wasm'], dir)).toContain('3/3 trials: 3 complete');
+  });
+
+  it('multi-seed objective with --stack: trials of two seeds stacked two at a time equal the trials run one by one', async () => {
+    const raw = { ...rawSpace(5, 2, false), objective: { metric: 'validationAccuracy', direction: 'maximize', seeds: 2 } };
+    const alone = await sweep('seeds-alone', raw, 1);
+    const stacked = await sweep('seeds-stacked', raw, 4);
+    expect(stacked.ran).toBe(5);
+    expectEachFinishedOnce(stacked.trials, 5, 2);
+    expect(stacked.trials.some((t) => t.attrs.stacked === 4)).toBe(true);
+    const same = (t: Trial) => ({ number: t.number, params: t.params, value: t.value, intermediate: t.intermediate, seeds: t.attrs.seeds, seedValues: t.attrs.seedValues, bestEpochs: t.attrs.bestEpochs, validationLoss: t.attrs.validationLoss });
+    expect(stacked.trials.map(same)).toEqual(alone.trials.map(same));
+    // the trial's value is the mean of its seeds' values
+    for (const t of stacked.trials) expect(t.value).toBeCloseTo((t.attrs.seedValues as number[]).reduce((a, v) => a + v, 0) / 2, 12);
   });
 });

@@ -13,8 +13,7 @@ import { resolveConfig, type TrainConfig } from '../../src/model/train-config.js
 import { batchInputs, deviceRaster, releaseDeviceSet, type EncodedSet } from '../../src/train/batch-runner.js';
 import { spikeCounts } from '../../src/train/evaluate.js';
 import { forceReadPaths, readsPerBatch, readTogether, rastersOnDevice } from '../../src/train/readback.js';
-import { trainStacked } from '../../src/train/stacked-trainer.js';
-import { train, type EpochMetrics, type TrainProgress, type TrainResult } from '../../src/train/trainer.js';
+import { train, trainStack, type EpochMetrics, type TrainProgress, type TrainResult } from '../../src/train/trainer.js';
 
 /**
  * The paths GPU backends take (outcomes read once per epoch, input rasters formed on the device from the
@@ -156,11 +155,11 @@ describe('GPU paths forced on the host backends give the same numbers', () => {
     expect(batches.every((e) => e.type === 'batch' && e.loss === undefined && e.accuracy === undefined)).toBe(true);
   });
 
-  it('trainStacked: the same results with the GPU paths (trials sharing one encoded set and one with its own)', async () => {
-    const host = await trainStacked({ trials: CONFIGS.map((config) => ({ config })), data, backend: 'wasm' });
+  it('trainStack: the same results with the GPU paths (trials sharing one encoded set and one with its own)', async () => {
+    const host = await trainStack({ runs: CONFIGS.map((config) => ({ config })), data, backend: 'wasm' });
     const before = tf.memory().numTensors;
     forceReadPaths({ readsPerBatch: false, rastersOnDevice: true });
-    const gpu = await trainStacked({ trials: CONFIGS.map((config) => ({ config })), data, backend: 'wasm' });
+    const gpu = await trainStack({ runs: CONFIGS.map((config) => ({ config })), data, backend: 'wasm' });
     forceReadPaths({});
     expect(tf.memory().numTensors).toBe(before);
     expect(gpu.map(comparable)).toEqual(host.map(comparable));

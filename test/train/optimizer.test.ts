@@ -19,9 +19,10 @@ function adamByHand(w: number, grads: number[], s: OptimizerSettings): number {
   return w;
 }
 
-function step(opt: Optimizer, weights: tf.Tensor2D[], g: number, lr: number): void {
-  const grad = tf.tensor2d([[g]]);
-  opt.apply(weights, [grad], lr);
+/** One update of a one-trial optimiser of a 1x1 weight. */
+function step(opt: Optimizer, weights: tf.Tensor3D[], g: number, lr: number): void {
+  const grad = tf.tensor3d([[[g]]]);
+  opt.apply(weights, [grad], [lr]);
   grad.dispose();
 }
 
@@ -32,23 +33,24 @@ describe('optimisers', () => {
 
   it('Adam with weight decay matches a float64 hand calculation, and resumes from its state', async () => {
     const grads = [0.5, -0.2, 0.3, 0.05];
-    const weights = [tf.tensor2d([[1.5]])];
-    const opt = new Optimizer(ADAM, [[1, 1]]);
+    const weights = [tf.tensor3d([[[1.5]]])];
+    const opt = new Optimizer('adam', [[1, 1]], [ADAM]);
     for (const g of grads.slice(0, 2)) step(opt, weights, g, ADAM.lr);
     // Interrupt: carry the state to a new optimiser, as a checkpoint does.
-    const resumed = new Optimizer(ADAM, [[1, 1]], await opt.state());
+    const resumed = new Optimizer('adam', [[1, 1]]);
+    resumed.add([ADAM], await opt.states());
     opt.dispose();
     for (const g of grads.slice(2)) step(resumed, weights, g, ADAM.lr);
     expect(weights[0].dataSync()[0]).toBeCloseTo(adamByHand(1.5, grads, ADAM), 6);
-    expect(resumed.step).toBe(4);
+    expect((await resumed.states())[0].step).toBe(4);
     resumed.dispose();
     weights[0].dispose();
   });
 
   it('SGD with momentum: v = m v + g, W -= lr v (hand calculation)', () => {
     const s: OptimizerSettings = { ...ADAM, type: 'sgd', weightDecay: 0, momentum: 0.5 };
-    const weights = [tf.tensor2d([[1]])];
-    const opt = new Optimizer(s, [[1, 1]]);
+    const weights = [tf.tensor3d([[[1]]])];
+    const opt = new Optimizer('sgd', [[1, 1]], [s]);
     step(opt, weights, 2, 0.1); // v = 2, W = 0.8
     step(opt, weights, 2, 0.1); // v = 3, W = 0.5
     expect(weights[0].dataSync()[0]).toBeCloseTo(0.5, 6);

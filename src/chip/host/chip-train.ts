@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Dataset } from '../../data/dataset.js';
-import { epochOrder } from '../../data/epoch-order.js';
 import { inFile, UserError } from '../../errors.js';
 import { parseWith, readJsonFile } from '../../formats/validate.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { toJsonText } from '../../io/json.js';
 import type { LossSettings, ModelFile } from '../../model/schema.js';
+import { runTrials, type BatchSums, type EpochEnd, type Learner, type LoopTrial } from '../../train/loop.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
 import { ExportFileSchema, readDirFile, type ExportFile } from '../config-dir.js';
 import type { ChipConfig } from '../sim/load-config.js';
@@ -114,13 +114,70 @@ function chipModel({ info, loss, weights, opts, epochs, bestEpoch, batch }: Chip
   };
 }
 
+/** A chip-train run as the training loop runs it (one trial: the chip trains one network). */
+type ChipTrial = LoopTrial<ChipTrainingState>;
+
 /**
- * On-chip training: epochs of shuffled batches (the off-chip trainer's order for the same seed), each batch
- * run on the simulated chip with the learning rate of the off-chip schedule, lr * gamma^(batch/batches per
- * epoch), written by the host. After each epoch: accuracy on the validation data (inference on the same
- * chip), a log row with the cost, and a checkpoint of the chip state, so --resume continues exactly.
+ * The on-chip training programs as the loop's learner: each batch runs on the simulated chip with the
+ * learning rate the host writes (rounded to float32, as the chip stores it); after each epoch, accuracy
+ * on the validation data (inference on the same chip) and the epoch's cost as columns of its row.
  */
-export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
+class OnChipLearner implements Learner<ChipTrial, BatchSums[]> {
+  constructor(
+    private readonly trainer: OnChipTrainer,
+    private readonly opts: ChipTrainOptions,
+    private readonly slots: number,
+  ) {}
+
+  lastCost: TrainingCost | null = null;
+
+  join(): void {}
+
+  keep(): void {}
+
+  runBatch([idx]: Int32Array[], [lr]: number[]): BatchSums[] {
+    const { train } = this.opts;
+    const nf = train.featureNames.length;
+    const samples = [...idx].map((i) => ({ features: train.features.subarray(i * nf, (i + 1) * nf), label: train.labels[i] }));
+    const sums: BatchSums = { ceSum: 0, rSum: 0, correct: 0 };
+    this.trainer.runBatch(samples, { update: true, lr: Math.fround(lr), slots: this.slots, batchSize: idx.length }).forEach((o, s) => {
+      sums.ceSum += o.ce;
+      sums.rSum += o.r;
+      if (o.prediction === samples[s].label) sums.correct++;
+    });
+    return [sums];
+  }
+
+  async read(pending: BatchSums[][]): Promise<BatchSums[][]> {
+    return pending;
+  }
+
+  readsPerBatch(): boolean {
+    return true;
+  }
+
+  async endEpoch(): Promise<EpochEnd[]> {
+    const cost = this.trainer.takeCost();
+    this.lastCost = cost;
+    const v = this.opts.validation;
+    const validation = v ? { accuracy: this.trainer.sim.run(v.features, v.count, v.labels).samples.filter((s) => s.prediction === s.label).length / v.count } : null;
+    const samples = Math.min(this.opts.train.count, this.opts.samplesPerEpoch ?? Infinity);
+    return [{ validation, candidate: this.trainer.weights(), columns: costColumns(cost, samples) }];
+  }
+
+  async state(): Promise<ChipTrainingState> {
+    return this.trainer.state();
+  }
+}
+
+/**
+ * On-chip training: the training loop (train/loop.ts) with the chip as its learner: epochs of shuffled
+ * batches (the off-chip trainer's order for the same seed), each batch run on the simulated chip with the
+ * learning rate of the off-chip schedule, written by the host; after each epoch the validation accuracy
+ * (on the same chip), a log row with the cost, and a checkpoint of the chip state, so --resume continues
+ * exactly. Selection is the loop's rule; without validation data the last epoch is kept.
+ */
+export async function chipTrain(opts: ChipTrainOptions): Promise<ChipTrainResult> {
   const info = readDirFile(opts.dir, 'export.json', 'export', ExportFileSchema);
   const loss = info.model.loss;
   if (!loss) throw inFile(join(opts.dir, 'export.json'), 'has no model.loss (written before on-chip training existed); export the model again');
@@ -128,12 +185,12 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
   const t = trainer.training;
   const batch = opts.batch ?? t.batchSize;
   const slots = opts.slots ?? trainer.slots;
-  if (slots > trainer.slots) throw new UserError(`--slots: the config has ${trainer.slots} slot(s), got ${slots}`);
+  if (slots > trainer.slots) throw new UserError(`the config has ${trainer.slots} slot(s); ${slots} asked for`);
   opts.checkData?.(info.model.features ?? trainer.sizes[0] - (info.model.encoding.bias ? 1 : 0), trainer.sizes[trainer.sizes.length - 1]);
   const settings = { seed: opts.seed, batch, slots, data: opts.train.source };
   let ckpt: ChipCheckpoint | null = null;
   if (opts.resume) {
-    if (!existsSync(opts.checkpointPath)) throw new UserError(`--resume: no checkpoint ${opts.checkpointPath} to resume from`);
+    if (!existsSync(opts.checkpointPath)) throw new UserError(`no checkpoint ${opts.checkpointPath} to resume from`);
     ckpt = parseWith(ChipCheckpointSchema, readJsonFile(opts.checkpointPath), opts.checkpointPath);
     for (const [k, v] of Object.entries(settings)) {
       const was = ckpt.settings[k as keyof typeof settings];
@@ -141,46 +198,22 @@ export function chipTrain(opts: ChipTrainOptions): ChipTrainResult {
     }
     trainer.restore(ckpt.state);
   }
-  const history = ckpt?.history ?? [];
-  let best = ckpt?.best ?? null;
-  const n = Math.min(opts.train.count, opts.samplesPerEpoch ?? Infinity);
-  const batches = Math.ceil(n / batch);
-  const nf = opts.train.featureNames.length;
-  let lastCost: TrainingCost | null = null;
-  for (let epoch = ckpt?.epochsDone ?? 0; epoch < opts.epochs; epoch++) {
-    const started = Date.now();
-    const order = epochOrder(opts.train.count, opts.seed, epoch);
-    let lossSum = 0;
-    let correct = 0;
-    let lr = 0;
-    for (let b = 0; b < batches; b++) {
-      const idx = order.subarray(b * batch, Math.min(n, (b + 1) * batch));
-      lr = Math.fround(t.optimizer.lr * t.optimizer.gamma ** ((epoch * batches + b) / batches));
-      const samples = [...idx].map((i) => ({ features: opts.train.features.subarray(i * nf, (i + 1) * nf), label: opts.train.labels[i] }));
-      const out = trainer.runBatch(samples, { update: true, lr, slots, batchSize: idx.length });
-      out.forEach((o, s) => {
-        lossSum += o.ce + o.r;
-        if (o.prediction === samples[s].label) correct++;
-      });
-    }
-    const cost = trainer.takeCost();
-    lastCost = cost;
-    const row: Record<string, number> = { epoch: epoch + 1, lr, trainLoss: lossSum / n, trainAccuracy: correct / n };
-    if (opts.validation) {
-      const v = opts.validation;
-      const sim = trainer.sim.run(v.features, v.count, v.labels);
-      row.validationAccuracy = sim.samples.filter((s) => s.prediction === s.label).length / v.count;
-    }
-    Object.assign(row, costColumns(cost, n), { wallSeconds: (Date.now() - started) / 1000 });
-    history.push(row);
-    const weights = trainer.weights();
-    const accuracy = row.validationAccuracy ?? row.trainAccuracy;
-    if (!opts.validation || !best || accuracy > best.accuracy) best = { epoch: epoch + 1, accuracy, weights };
-    const state: ChipTrainingState = trainer.state();
-    writeFileAtomic(opts.checkpointPath, toJsonText({ format: 's2prop-chip-checkpoint', version: 1, settings, epochsDone: epoch + 1, state, best, history } satisfies ChipCheckpoint));
-    opts.onEpoch?.(history);
-  }
-  if (!best) throw new UserError(`--epochs: the run had no epoch to train (checkpoint already at ${ckpt?.epochsDone} epochs)`);
-  return { model: chipModel({ info, loss, weights: best.weights, opts, epochs: history.length, bestEpoch: best.epoch, batch }), history, bestEpoch: best.epoch, lastCost };
+  const learner = new OnChipLearner(trainer, opts, slots);
+  const trial: ChipTrial = {
+    seed: opts.seed,
+    batch,
+    epochs: opts.epochs,
+    schedule: t.optimizer,
+    count: opts.train.count,
+    ...(opts.samplesPerEpoch !== undefined ? { samples: opts.samplesPerEpoch } : {}),
+    ...(ckpt ? { resume: { epochsDone: ckpt.epochsDone, history: ckpt.history, best: ckpt.best } } : {}),
+    checkpoint: ({ epochsDone, history, best, state }) =>
+      writeFileAtomic(opts.checkpointPath, toJsonText({ format: 's2prop-chip-checkpoint', version: 1, settings, epochsDone, state, best: best && { epoch: best.epoch, accuracy: best.accuracy, weights: best.weights }, history } satisfies ChipCheckpoint)),
+    onProgress: (p) => {
+      if (p.type === 'epoch') opts.onEpoch?.(p.history);
+    },
+  };
+  const [result] = await runTrials(learner, [trial]);
+  const { history, best } = result;
+  return { model: chipModel({ info, loss, weights: best.weights, opts, epochs: history.length, bestEpoch: best.epoch, batch }), history, bestEpoch: best.epoch, lastCost: learner.lastCost };
 }
-

@@ -7,11 +7,10 @@ import { writeDatasetCsv } from '../../src/data/csv.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { presetConfig, resolveConfig, type TrainConfig } from '../../src/model/train-config.js';
-import { stackKey, trainStacked, type StackedTrial } from '../../src/train/stacked-trainer.js';
-import { train, type EpochMetrics, type TrainResult } from '../../src/train/trainer.js';
+import { stackKey, train, trainStack, type EpochMetrics, type TrainResult, type TrialRun } from '../../src/train/trainer.js';
 
 /**
- * Stacked training against `train` run once per trial: the same models (weights of the selected epoch),
+ * A stack of K training runs against `train` run once per trial (K = 1): the same models (weights of the selected epoch),
  * the same metrics every epoch (except the seconds), the same selection and validation/test evaluations,
  * bit for bit, for trials that differ in seed, learning rate, decay, betas, loss settings, initial
  * scales, encoding and quantisation, one of them stopped early and one joining part-way.
@@ -62,9 +61,9 @@ describe('stacked training = separate training runs, bit for bit', () => {
 
       const ended: TrainConfig[] = [];
       const frees: number[] = [];
-      const trial = (config: TrainConfig): StackedTrial => ({ config, afterEpoch: stopsEarly(config) });
-      const stacked = await trainStacked({
-        trials: CONFIGS.slice(0, 3).map(trial),
+      const trial = (config: TrainConfig): TrialRun => ({ config, afterEpoch: stopsEarly(config) });
+      const stacked = await trainStack({
+        runs: CONFIGS.slice(0, 3).map(trial),
         data,
         backend,
         refill: (free) => (frees.push(free) === 1 ? [trial(CONFIGS[3])] : []),

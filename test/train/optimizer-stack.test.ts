@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { Optimizer, type OptimizerSettings } from '../../src/train/optimizer.js';
-import { StackedOptimizer } from '../../src/train/stacked-optimizer.js';
+import { TensorOpOptimizer } from './tensor-op-optimizer.js';
 
 /**
- * The stacked optimiser against one `Optimizer` per trial: weights bit for bit equal after every update,
+ * The optimiser (K stacked trials, one update kernel) against the tensor-op witness, one per trial: weights bit for bit equal after every update,
  * with per-trial learning rates, decays (one of them zero), betas and eps, and trials leaving and joining
  * part-way (a joined trial counts its own steps for Adam's bias corrections).
  */
@@ -20,11 +20,11 @@ function randomMatrix(rng: MT19937, [r, c]: [number, number], scale: number): nu
 
 interface Alone {
   settings: OptimizerSettings;
-  opt: Optimizer;
+  opt: TensorOpOptimizer;
   weights: tf.Tensor2D[];
 }
 
-describe('stacked optimiser = one optimiser per trial, bit for bit', () => {
+describe('optimiser of K trials = the tensor-op witness per trial, bit for bit', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
     for (const type of ['adam', 'sgd'] as const) {
       it(`${backend}, ${type}: 3 trials, then one leaves and two join, 8 updates`, async () => {
@@ -38,9 +38,9 @@ describe('stacked optimiser = one optimiser per trial, bit for bit', () => {
           { ...ADAM, type, lr: 0.002, weightDecay: 1e-4 },
           { ...ADAM, type, lr: 0.003 },
         ];
-        const start = (s: OptimizerSettings): Alone => ({ settings: s, opt: new Optimizer(s, SHAPES), weights: SHAPES.map((sh) => tf.tensor2d(randomMatrix(rng, sh, 1))) });
+        const start = (s: OptimizerSettings): Alone => ({ settings: s, opt: new TensorOpOptimizer(s, SHAPES), weights: SHAPES.map((sh) => tf.tensor2d(randomMatrix(rng, sh, 1))) });
         let alone = settings.slice(0, 3).map(start);
-        const stacked = new StackedOptimizer(type, SHAPES, settings.slice(0, 3));
+        const stacked = new Optimizer(type, SHAPES, settings.slice(0, 3));
         const stack = (a: Alone[]) => SHAPES.map((_, l) => tf.stack(a.map((x) => x.weights[l])) as tf.Tensor3D);
         let weights = stack(alone);
         for (let update = 0; update < 8; update++) {
