@@ -19,7 +19,7 @@ const option = (name, fallback) => {
 const sets = args.flatMap((a, i) => (a === '--set' ? [args[i + 1]] : []));
 
 const { resolveConfig } = await import(join(root, 'dist/model/train-config.js'));
-const { trainStacked } = await import(join(root, 'dist/train/stacked-trainer.js'));
+const { trainStack } = await import(join(root, 'dist/train/trainer.js'));
 const { useBackend, backendNote, parseBackend } = await import(join(root, 'dist/engine/backend.js'));
 const { CANONICAL_DATA } = await import(join(root, 'dist/data/sources.js'));
 
@@ -51,12 +51,7 @@ const configs = Array.from({ length: seeds }, (_, k) => resolveConfig(preset, [.
 console.error(`${preset}: ${seeds} seeds from ${firstSeed}, ${configs[0].hidden.join('-')} hidden, ${configs[0].epochs} epochs, backend ${backend}`);
 
 const t0 = performance.now();
-const results = await trainStacked({
-  trials: configs.map((config) => ({ config })),
-  data: CANONICAL_DATA,
-  backend,
-  onResult: () => {},
-});
+const results = await trainStack({ runs: configs.map((config) => ({ config })), data: CANONICAL_DATA, backend });
 const seconds = (performance.now() - t0) / 1000;
 
 const rows = results.map((r, k) => {

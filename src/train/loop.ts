@@ -1,4 +1,5 @@
 import { epochOrder } from '../data/epoch-order.js';
+import { UserError } from '../errors.js';
 import { scheduledLr } from './optimizer.js';
 
 /**
@@ -304,7 +305,7 @@ export async function runTrials<T extends AnyTrial, P>(learner: Learner<T, P>, t
   async function end(ending: Slot<T>[]): Promise<void> {
     if (!ending.length) return;
     for (const s of ending) {
-      if (!s.best) throw new RangeError(`the run had no epoch to train (it had already run ${s.epoch} of ${s.trial.epochs} epochs)`);
+      if (!s.best) throw new UserError(`the run had no epoch to train: ${s.epoch} of its ${s.trial.epochs} epochs were done already`);
       const result = { history: s.history, best: s.best, stopped: s.stop };
       results.set(s, result);
       await opts.onEnd?.(s.trial, result);
