@@ -4,7 +4,7 @@ import { initModel } from '../model/init.js';
 import { layerSizes, saveModel } from '../model/model-file.js';
 import { UserError } from '../errors.js';
 import { outputFile } from './common.js';
-import { initModelPath, trainConfigFromArgs, trainOptions, type TrainArgs } from './train.js';
+import { initModelPath, trainConfigFromArgs, trainOptions, type TrainArgs } from './train-flags.js';
 
 export const initCommand: CommandModule<object, TrainArgs & { classes: number; out: string }> = {
   command: 'init',

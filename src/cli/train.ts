@@ -1,149 +1,47 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { parseQuant } from '../quant/quantise.js';
-import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
 import { UserError } from '../errors.js';
-import { readJsonFile } from '../formats/validate.js';
-import { loadModel, saveModel } from '../model/model-file.js';
-import type { ModelFile } from '../model/schema.js';
-import { mergeSettings, modelSettings, resolveConfig, type TrainConfig } from '../model/train-config.js';
-import { evaluationReport, percent } from '../report/format.js';
-import { curvesPath, writeTrainingLog } from '../report/training-log.js';
 import { checkFileOutput } from '../io/output-paths.js';
-import { train, type TrainResult } from '../train/trainer.js';
-import { outputFile, startBackend, withBackend } from './common.js';
+import { checkpointOf, trainToFiles, type TrainingCallbacks, type TrainingRun } from '../pipeline/training-run.js';
+import { evaluationReport, percent } from '../report/format.js';
+import { curvesPath } from '../report/training-log.js';
+import type { TrainResult } from '../train/trainer.js';
+import { outputFile, startBackend } from './common.js';
 import { calibrationReporter } from './calibration-progress.js';
 import { epochReporter } from './progress.js';
+import { trainingFromArgs, trainOptions, type TrainArgs } from './train-flags.js';
 
-/** Settings a flag may override; nested ones with dots: `--optimizer.lr 0.003`, `--loss.xi 1`. */
-const CONFIG_FLAGS = ['hidden', 'steps', 'neuron', 'loss', 'encoding', 'init', 'optimizer', 'evalBatch', 'seed', 'epochs', 'batch', 'quant'];
-const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'keepCheckpoint', 'backend', 'train', 'validation', 'test', 'quiet'];
-
-export interface TrainArgs {
-  preset: string;
-  config?: string;
-  out: string;
-  log?: string;
-  resume: boolean;
-  keepCheckpoint?: boolean;
-  backend: string;
-  train?: string;
-  validation?: string;
-  test?: string;
-  quiet?: boolean;
-  [flag: string]: unknown;
+/** `--log`: the metrics CSV and its curves beside it can be written. */
+export function checkLogFlag(log: string | undefined): void {
+  if (log === undefined) return;
+  const curves = curvesPath(outputFile('log', log));
+  checkFileOutput(`--log ${log} (its curves ${curves})`, curves);
 }
 
-/** `--hidden 200` or `--hidden 100,100` as a list of layer sizes. */
-function parseHidden(value: unknown): unknown {
-  if (typeof value === 'number') return [value];
-  if (typeof value === 'string') {
-    const sizes = value === '' ? [] : value.split(',').map((s) => Number(s.trim()));
-    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UserError(`--hidden: expected layer sizes like 120 or 100,50, got '${value}'`);
-    return sizes;
-  }
-  return value;
-}
-
-/** `--clip-percentile P`: a number in (0, 100]. */
-function parseClipPercentile(value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0 && value <= 100)) {
-    const got = typeof value === 'number' && !Number.isNaN(value) ? `'${value}'` : 'something that is not a number';
-    throw new UserError(`--clip-percentile: expected a number in (0, 100] (100 clips nothing), got ${got}`);
-  }
-  return value;
-}
-
-/** `--quant-rounding calibrated|nearest`. */
-function parseQuantRounding(value: unknown): string {
-  if (value === 'calibrated' || value === 'nearest') return value;
-  throw new UserError(`--quant-rounding: expected calibrated or nearest, got '${String(value)}'`);
+/** `--resume`: the checkpoint beside `--out` must exist. */
+export function checkResumeFlag(resume: boolean, out: string): void {
+  if (resume && !existsSync(checkpointOf(out))) throw new UserError(`--resume: no checkpoint at ${checkpointOf(out)} to resume from`);
 }
 
 /**
- * `--init MODEL.json` (a model to train on from) or `--init.hidden.mu 3` etc. (the fresh initialisation,
- * a setting): the path, or undefined for none.
+ * How a training run is printed on stderr: one line announcing it once training starts (after the data
+ * and any checkpoint passed their checks, so a rejected input gives only its one error line), the
+ * progress of calibrated rounding, warnings (even with --quiet), and a bar and a line per epoch.
  */
-export function initModelPath(args: Record<string, unknown>): string | undefined {
-  const value = args.init;
-  if (Array.isArray(value)) throw new UserError('--init: give either a model file (--init MODEL.json) or initialisation settings (--init.hidden.mu ...), not both');
-  if (typeof value !== 'string') return undefined;
-  if (value.trim() === '') throw new UserError(`--init: expected a model file to train on from, got ''`);
-  return value;
-}
-
-/** The settings overridden on the command line, checked for unknown flags. */
-export function flagOverrides(args: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const positional = (args._ as unknown[] | undefined)?.slice(1) ?? [];
-  if (positional.length) throw new UserError(`unexpected argument '${String(positional[0])}' (settings are flags, e.g. --epochs 10)`);
-  for (const [key, value] of Object.entries(args)) {
-    if (key === '_' || key === '$0' || key.includes('-') || value === undefined) continue;
-    if (key === 'init' && initModelPath(args) !== undefined) continue; // a model file, not a setting
-    if (key === 'quant') out.quant = mergeSettings(out.quant, typeof value === 'string' ? quantFlag(value) : value);
-    else if (key === 'clipPercentile' || key === 'quantRounding') continue;
-    else if (CONFIG_FLAGS.includes(key)) out[key] = key === 'hidden' ? parseHidden(value) : value;
-    else if (!COMMAND_FLAGS.includes(key)) throw new UserError(`--${key}: unknown flag (settings: ${CONFIG_FLAGS.join(', ')}; see s2prop train --help)`);
-  }
-  // After --quant, which resets the percentile for float32 (an --init model's clipping has no meaning then).
-  if (args.clipPercentile !== undefined) out.quant = mergeSettings(out.quant, { clipPercentile: parseClipPercentile(args.clipPercentile) });
-  if (args.quantRounding !== undefined) out.quant = mergeSettings(out.quant, { rounding: parseQuantRounding(args.quantRounding) });
-  return out;
-}
-
-/** `--quant int4`; `--quant float32` also means no clipping. */
-function quantFlag(value: string): Record<string, unknown> {
-  const type = parseQuant(value);
-  return type === 'float32' ? { type, clipPercentile: 100 } : { type };
-}
-
-/** Preset <- the settings of the `--init` model (when given) <- the config file <- flags. */
-export function trainConfigFromArgs(args: TrainArgs, initModel?: ModelFile): TrainConfig {
-  const overrides: unknown[] = [];
-  if (initModel) overrides.push(modelSettings(initModel));
-  if (args.config) overrides.push(readJsonFile(args.config));
-  overrides.push(flagOverrides(args));
-  return resolveConfig(args.preset, overrides, args.config ? `${args.config} (with flags)` : 'settings from flags');
-}
-
-export function dataFromArgs(args: { train?: string; validation?: string; test?: string }): DataSpec {
-  return { train: args.train ?? CANONICAL_DATA.train, validation: args.validation ?? CANONICAL_DATA.validation, test: args.test ?? CANONICAL_DATA.test };
-}
-
-/** Train, log, save: shared by `train` and the main job. */
-export async function runTraining(args: TrainArgs): Promise<TrainResult> {
-  outputFile('out', args.out);
-  if (args.log !== undefined) {
-    const curves = curvesPath(outputFile('log', args.log));
-    checkFileOutput(`--log ${args.log} (its curves ${curves})`, curves);
-  }
-  const initPath = initModelPath(args);
-  const init = initPath === undefined ? undefined : { path: initPath, model: loadModel(initPath) };
-  const config = trainConfigFromArgs(args, init?.model);
-  const data = dataFromArgs(args);
-  const backend = await startBackend(args.backend);
-  const report = args.quiet ? () => {} : epochReporter();
-  const calibration = args.quiet ? null : calibrationReporter();
-  // Announced once training starts, after the data and any checkpoint passed their checks, so a
-  // rejected input gives only its one error line on stderr.
+export function trainingReporter(run: TrainingRun, quiet: boolean): TrainingCallbacks {
+  const report = quiet ? () => {} : epochReporter();
+  const calibration = quiet ? null : calibrationReporter();
+  const { config, init } = run;
   let announced = false;
   const announce = () => {
     if (announced) return;
     announced = true;
-    if (args.quiet) return;
+    if (quiet) return;
     const from = init ? `, from ${init.path}` : '';
     const quant = config.quant.type === 'float32' ? '' : `, ${config.quant.type} weights (clip percentile ${config.quant.clipPercentile}${init ? `, ${config.quant.rounding} rounding` : ''})`;
-    process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${backend}\n`);
+    process.stderr.write(`training preset ${config.preset}: ${config.hidden.join('-')} hidden${from}${quant}, ${config.epochs} epochs, batch ${config.batch}, seed ${config.seed}, backend ${run.backend}\n`);
   };
-  const checkpointPath = `${args.out}.ckpt.json`;
-  if (args.resume && !existsSync(checkpointPath)) throw new UserError(`--resume: no checkpoint at ${checkpointPath} to resume from`);
-  const result = await train({
-    config,
-    data,
-    backend,
-    checkpointPath,
-    resume: args.resume,
-    init,
+  return {
     onCalibration: calibration
       ? (p) => {
           announce();
@@ -152,47 +50,20 @@ export async function runTraining(args: TrainArgs): Promise<TrainResult> {
       : undefined,
     onProgress: (p) => {
       calibration?.done();
-      // Warnings come before training starts, and even with --quiet.
       if (p.type === 'warning') return void process.stderr.write(`warning: ${p.message}\n`);
-      if (args.resume && !announced && p.type === 'start') process.stderr.write(`resuming from ${args.out}.ckpt.json: ${p.epoch - 1} of ${p.epochs} epochs done, continuing with epoch ${p.epoch}\n`);
+      if (run.resume && !announced && p.type === 'start') process.stderr.write(`resuming from ${checkpointOf(run.out)}: ${p.epoch - 1} of ${p.epochs} epochs done, continuing with epoch ${p.epoch}\n`);
       announce();
       report(p);
-      if (p.type === 'epoch' && args.log) writeTrainingLog(args.log, p.history);
     },
-  });
-  saveModel(args.out, result.model);
-  if (args.log) writeTrainingLog(args.log, result.history);
-  // The model holds the run's result: its checkpoint is only for --resume of an unfinished run.
-  if (!args.keepCheckpoint) rmSync(checkpointPath, { force: true });
-  process.stdout.write(
-    `best epoch ${result.bestEpoch}: validation ${percent(result.validation.accuracy)}, test ${percent(result.test.accuracy)}\n` +
-      `${evaluationReport(result.test, 'test split')}\nmodel written to ${args.out}\n`,
-  );
-  return result;
+  };
 }
 
-export function trainOptions<T>(y: import('yargs').Argv<T>) {
-  return withBackend(y)
-    .option('preset', { type: 'string', default: 'twin', describe: 'twin (on-chip twin settings) | exact (exact-EventProp settings)' })
-    .option('config', { type: 'string', describe: 'JSON file of settings overriding the preset' })
-    .option('seed', { type: 'number', describe: 'seed for initialisation and shuffling' })
-    .option('epochs', { type: 'number', describe: 'epochs to train (with --resume: the total; a finished run can be extended when it kept its checkpoint, --keep-checkpoint)' })
-    .option('batch', { type: 'number', describe: 'training samples per batch' })
-    .option('hidden', { type: 'string', describe: 'hidden layer sizes, e.g. 120 or 100,50' })
-    .option('init', {
-      type: 'string',
-      describe: "MODEL.json to train on from: its weights, and its sizes, steps, neuron, loss, encoding and quantisation as defaults (--init.hidden.mu etc. set a fresh initialisation instead)",
-    })
-    .option('quant', { type: 'string', describe: 'float32 | int8 | int4: train with fake-quantised weights (straight-through), recorded in the model' })
-    .option('clip-percentile', { type: 'number', describe: 'with --quant: percentile of |w| per layer mapped to the largest mantissa (100 = no clipping)' })
-    .option('quant-rounding', { type: 'string', describe: 'with --quant and --init: calibrated (default: start from the calibrated rounding of the model, select epochs as calibrated) | nearest' })
-    .option('train', { type: 'string', describe: 'training CSV (default: canonical Yin-Yang)' })
-    .option('validation', { type: 'string', describe: 'validation CSV, used for model selection' })
-    .option('test', { type: 'string', describe: 'test CSV, reported at the end' })
-    .option('log', { type: 'string', describe: 'metrics CSV, rewritten after each epoch, and beside it the training curves (loss and accuracy per epoch) as SVG: same name, .svg' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue from OUT.ckpt.json (written after every epoch)' })
-    .option('keep-checkpoint', { type: 'boolean', default: false, describe: 'keep OUT.ckpt.json after a successful run (by default it is removed once OUT is written)' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'no per-epoch output' });
+/** The result of a training run, on stdout. */
+export function printTrained(result: TrainResult, out: string): void {
+  process.stdout.write(
+    `best epoch ${result.bestEpoch}: validation ${percent(result.validation.accuracy)}, test ${percent(result.test.accuracy)}\n` +
+      `${evaluationReport(result.test, 'test split')}\nmodel written to ${out}\n`,
+  );
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -200,6 +71,12 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   describe: 'Train on the tensor engine; any setting can be overridden: --optimizer.lr 0.003 --loss.xi 1 --encoding.tMin 2 ...',
   builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write (and OUT.ckpt.json, the checkpoint, after every epoch)' }) as never,
   handler: async (args) => {
-    await runTraining(args);
+    outputFile('out', args.out);
+    checkLogFlag(args.log);
+    const training = trainingFromArgs(args);
+    checkResumeFlag(args.resume, args.out);
+    const backend = await startBackend(args.backend);
+    const run: TrainingRun = { ...training, backend, out: args.out, log: args.log, resume: args.resume, keepCheckpoint: args.keepCheckpoint };
+    printTrained(await trainToFiles(run, trainingReporter(run, Boolean(args.quiet))), run.out);
   },
 };

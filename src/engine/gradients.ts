@@ -1,18 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchFileRaster, type BatchFile } from '../formats/batch-file.js';
+import type { GradientReport } from '../formats/gradient-report.js';
 import type { ModelFile } from '../model/schema.js';
 import { networkFromModel } from './model-network.js';
 import { backward, disposeTrace, forward, ttfsLoss } from './network.js';
-
-/** The gradient command's result: weights and gradients laid out [inputs][outputs] per layer. */
-export interface GradientReport {
-  loss: number;
-  /** [sample][output neuron], T when silent. */
-  firstSpikes: number[][];
-  grads: number[][][];
-  /** Spikes per layer [sample][step][neuron] (hidden layers, then output), when asked for. */
-  spikes?: number[][][][];
-}
 
 /** Loss, first spikes and dL/dW of one batch of explicit input spike trains (batch checked by the caller). */
 export async function batchGradients(model: ModelFile, batch: BatchFile, withSpikes = false): Promise<GradientReport> {

@@ -24,5 +24,11 @@ export function exitWithParent(parentPid: number, intervalMs = 200): void {
   watch.unref();
 }
 
+/** A process started by `runWorkerProcesses` (run-workers.ts) ends with the parent its environment names; any other runs on. */
+export function exitWithParentFromEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const parent = env[PARENT_PID_ENV];
+  if (parent !== undefined && /^\d+$/.test(parent)) exitWithParent(Number(parent));
+}
+
 /** The environment variable through which `sweep run` tells its workers its pid. */
 export const PARENT_PID_ENV = 'S2PROP_SWEEP_PARENT_PID';
