@@ -2,14 +2,12 @@ import type { CommandModule } from 'yargs';
 import { loadChipConfig } from '../chip/sim/load-config.js';
 import { checkDatasetFits, loadDataset } from '../data/sources.js';
 import { UserError } from '../errors.js';
-import { chipInTheLoop } from '../hybrid/chip-in-the-loop.js';
+import { trainInTheLoop } from '../hybrid/chip-in-the-loop.js';
 import { layerSizes, loadModel, modelOutputs, saveModel } from '../model/model-file.js';
 import { optimiserOf } from '../model/train-config.js';
 import { percent } from '../report/format.js';
 import { writeMetricsCsv } from '../report/metrics-csv.js';
-import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { outputFile, positiveInt, startBackend, withBackend } from './common.js';
-import { ChipSimulator } from '../chip/sim/simulator.js';
 import { checkExportOf } from '../validation/export-validation.js';
 
 interface Args {
@@ -54,16 +52,17 @@ export const chipLoopCommand: CommandModule<object, Args> = {
     const config = loadChipConfig(args.config);
     checkExportOf(model, args.model, args.config);
     const sizes = layerSizes(model);
-    const sim = new ChipSimulator(config);
     const [train, validation, test] = [args.train, args.validation, args.test].map(loadDataset);
     for (const ds of [train, validation, test]) checkDatasetFits(ds, model.features ?? sizes[0] - (model.encoding.bias ? 1 : 0), modelOutputs(model));
     const settings = optimiserOf(model);
     await startBackend(args.backend);
-    const result = await chipInTheLoop({
+    const { model: trained, result, testAccuracy } = await trainInTheLoop({
       config,
       model,
       train,
       validation,
+      test,
+      sources: { modelPath: args.model, configDir: args.config },
       optimizer: { ...settings.optimizer, lr: args.lr ?? settings.optimizer.lr },
       batch: positiveInt('batch', args.batch ?? settings.batch),
       epochs: positiveInt('epochs', args.epochs),
@@ -73,16 +72,7 @@ export const chipLoopCommand: CommandModule<object, Args> = {
       },
     });
     if (args.log) writeMetricsCsv(args.log, result.history);
-    sim.writeWeights(result.chipWeights);
-    const run = sim.run(test.features, test.count, test.labels);
-    const testAccuracy = run.samples.filter((s) => s.prediction === s.label).length / test.count;
-    const { quantisation: _q, metrics: _m, ...rest } = model;
-    saveModel(out, {
-      ...rest,
-      layers: result.chipWeights.map((weights) => ({ weights })),
-      provenance: { tool: TOOL_NAME, toolVersion: TOOL_VERSION, seed: args.seed, epochs: result.history.length, bestEpoch: result.bestEpoch, trainedOn: `chip-in-the-loop (${args.config})`, initModel: args.model },
-      metrics: { chipTestAccuracy: testAccuracy, chipValidationAccuracy: result.bestValidationAccuracy },
-    });
+    saveModel(out, trained);
     process.stdout.write(`best epoch ${result.bestEpoch}: validation ${percent(result.bestValidationAccuracy)}, test on the chip ${percent(testAccuracy)}\nmodel written to ${out}\n`);
   },
 };

@@ -10,6 +10,7 @@ import { backward, ttfsLoss, type EngineNetwork } from '../engine/network.js';
 import { runTypedKernel } from '../engine/typed-kernel.js';
 import { neuronConstants, type NeuronConstants } from '../model/neuron.js';
 import type { ModelFile } from '../model/schema.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { runTrials, type BatchSums, type EpochEnd, type Learner, type LoopTrial } from '../train/loop.js';
 import { Optimizer, type OptimizerSettings } from '../train/optimizer.js';
 
@@ -44,6 +45,43 @@ export interface InTheLoopResult {
   bestEpoch: number;
   bestValidationAccuracy: number;
   history: Record<string, number>[];
+}
+
+/** Where the model and the export came from, for the provenance of the trained model. */
+export interface InTheLoopSources {
+  modelPath: string;
+  configDir: string;
+}
+
+/**
+ * Chip-in-the-loop training, then the chosen weights tested on the chip: the model file of the weights
+ * the chip runs at the best epoch (float weights as the chip runs them, no quantisation record), with
+ * its chip test and validation accuracies and provenance.
+ */
+export async function trainInTheLoop(opts: InTheLoopOptions & { test: Dataset; sources: InTheLoopSources }): Promise<{ model: ModelFile; result: InTheLoopResult; testAccuracy: number }> {
+  // Its own simulator, made before training: the one the training ran on holds its last batch's state.
+  const sim = new ChipSimulator(opts.config);
+  const result = await chipInTheLoop(opts);
+  sim.writeWeights(result.chipWeights);
+  const { test } = opts;
+  const run = sim.run(test.features, test.count, test.labels);
+  const testAccuracy = run.samples.filter((s) => s.prediction === s.label).length / test.count;
+  const { quantisation: _q, metrics: _m, ...rest } = opts.model;
+  const model: ModelFile = {
+    ...rest,
+    layers: result.chipWeights.map((weights) => ({ weights })),
+    provenance: {
+      tool: TOOL_NAME,
+      toolVersion: TOOL_VERSION,
+      seed: opts.seed,
+      epochs: result.history.length,
+      bestEpoch: result.bestEpoch,
+      trainedOn: `chip-in-the-loop (${opts.sources.configDir})`,
+      initModel: opts.sources.modelPath,
+    },
+    metrics: { chipTestAccuracy: testAccuracy, chipValidationAccuracy: result.bestValidationAccuracy },
+  };
+  return { model, result, testAccuracy };
 }
 
 /** Spike lists per layer of one sample ([[neuron, step], ...]) into a dense raster [T][N] at `offset`. */

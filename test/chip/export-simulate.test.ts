@@ -106,6 +106,18 @@ describe('chip simulator = tensor engine with the exported weights, spike for sp
     expect(sim.stats.packetsDropped).toBe(0);
   });
 
+  it('each simulator runs its own copy of the images: one built after another has run (with other weights) runs as exported', () => {
+    const config = loadChipConfig(exportTo(TWIN, 'int8', BUILTIN_MACHINES.chip, 2).dir);
+    const data = subset(40);
+    const fresh = new ChipSimulator(config).run(data.features, data.count, data.labels).samples.map((s) => s.firstSpikes);
+    const first = new ChipSimulator(config);
+    first.writeWeights(TWIN.layers.map((l) => l.weights.map((row) => row.map(() => 0))));
+    const silent = first.run(data.features, data.count, data.labels).samples.map((s) => s.firstSpikes);
+    expect(silent).not.toEqual(fresh); // zero weights: no output spikes
+    const later = new ChipSimulator(config).run(data.features, data.count, data.labels).samples.map((s) => s.firstSpikes);
+    expect(later).toEqual(fresh);
+  });
+
   it('an export that cannot fit names the problem: an input PE larger than a PE\'s data memory', () => {
     expect(() => exportModel(TWIN, { quant: 'int8', clipPercentile: 100, machine: tinyMachine({ dataBytes: 200 }), slots: 1 })).toThrow(
       'the input program needs 308 bytes on a PE (header 256, params 16, features 16, spikeTimes 20), but a PE has 200 bytes for data',

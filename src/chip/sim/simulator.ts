@@ -128,7 +128,9 @@ export class ChipSimulator {
   private readonly indexOf: Map<string, number>;
 
   constructor(readonly config: ChipConfig) {
-    this.pes = [...config.pes.values()];
+    // Each simulator runs its own copy of the images: two simulators of one config (or a config loaded
+    // once and simulated again) never see each other's state.
+    this.pes = [...config.pes.values()].map((pe) => ({ ...pe, words: pe.words.slice() }));
     // The programs first: they may fix their images as they start (flushing subnormal float32 weights).
     this.programs = this.pes.map(makeProgram);
     for (const pe of this.pes) this.initial.set(pe.id, pe.words.slice());
@@ -137,10 +139,15 @@ export class ChipSimulator {
     this.indexOf = new Map(this.pes.map((p, i) => [p.id, i]));
   }
 
+  /** This simulator's PE `id` (its own memory). */
+  private pe(id: string): LoadedPe {
+    return this.pes[this.indexOf.get(id)!];
+  }
+
   /** The number of features the input program expects. */
   get features(): number {
     const w = this.config.spec.write[0];
-    return this.config.pes.get(w.pe)!.regions.get(w.region)!.words;
+    return this.pe(w.pe).regions.get(w.region)!.words;
   }
 
   get packetsDropped(): number {
@@ -160,7 +167,7 @@ export class ChipSimulator {
 
   /** The words of a region of a PE (a live view: the host's reads and writes). */
   region(id: string, name: RegionName): Uint32Array {
-    const pe = this.config.pes.get(id)!;
+    const pe = this.pe(id);
     const r = pe.regions.get(name);
     if (!r) throw new Error(`PE ${id} has no region ${name}`);
     return pe.words.subarray(r.offset, r.offset + r.words);
@@ -192,7 +199,7 @@ export class ChipSimulator {
 
   /** The weights a layer PE runs, dequantised (mantissa * 2^exp, exact), as [inputs][neurons of its slice]. */
   layerWeights(id: string): number[][] {
-    const pe = this.config.pes.get(id)!;
+    const pe = this.pe(id);
     const h = pe.words;
     const { neuronCount: n, inputs, weightExp: exp } = HEADER_FIELDS.decode(h, 0);
     const quant = QUANTS[h[H.quant]];
@@ -283,7 +290,7 @@ export class ChipSimulator {
     const byLayer = new Map<number, [number, number][]>();
     for (const r of spec.read) {
       if (r.slot !== slot) continue;
-      const pe = this.config.pes.get(r.pe)!;
+      const pe = this.pe(r.pe);
       const region = pe.regions.get(r.region)!;
       if (r.region === 'firstSpikes') {
         for (let j = 0; j < r.neurons; j++) firstSpikes[r.neuronStart + j] = pe.words[region.offset + j];
