@@ -45,7 +45,7 @@ for (const quant of ['int8', 'int4', 'float32']) {
 const train = yinyangDataset('train');
 const trainDir = join(work, 'train');
 const adam = { lr: 0.0019, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 6.5e-7 };
-writeDirAtomic(trainDir, exportModel(model, { quant: 'float32', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 22, training: { batchSize: 22, optimizer: adam, packetsPerTick: 64 } }).files);
+writeDirAtomic(trainDir, exportModel(model, { quant: 'float32', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 22, training: { batchSize: 22, optimiser: adam, packetsPerTick: 64 } }).files);
 const trainer = new OnChipTrainer(loadChipConfig(trainDir), trainDir);
 const batchOf = (b) => Array.from({ length: 22 }, (_, i) => ({ features: train.features.subarray(4 * (b * 22 + i), 4 * (b * 22 + i) + 4), label: train.labels[b * 22 + i] }));
 trainer.runBatch(batchOf(0), { update: true, lr: 1e-4 }); // warm-up

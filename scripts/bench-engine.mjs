@@ -21,7 +21,7 @@ async function child(mode, backend) {
   const { initModel } = await import(join(root, 'dist/model/init.js'));
   const { networkFromModel } = await import(join(root, 'dist/engine/model-network.js'));
   const { runBatchPending, readOutcomes, encodeSet } = await import(join(root, 'dist/train/batch-runner.js'));
-  const { Optimizer } = await import(join(root, 'dist/train/optimizer.js'));
+  const { Optimiser } = await import(join(root, 'dist/train/optimiser.js'));
   const { train, epochOrder } = await import(join(root, 'dist/train/trainer.js'));
   const { yinyangDataset } = await import(join(root, 'dist/data/yinyang.js'));
   const { CANONICAL_DATA } = await import(join(root, 'dist/data/sources.js'));
@@ -43,7 +43,7 @@ async function child(mode, backend) {
     const base = networkFromModel(model);
     const net = { weights: base.weights.map((w) => tf.expandDims(w, 0)), constants: base.constants, losses: [base.loss] };
     tf.dispose(base.weights);
-    const opt = new Optimizer(config.optimizer.type, net.weights.map((w) => [w.shape[1], w.shape[2]]), [config.optimizer]);
+    const opt = new Optimiser(config.optimiser.type, net.weights.map((w) => [w.shape[1], w.shape[2]]), [config.optimiser]);
     const order = epochOrder(set.count, 0, 0);
     const epochs = quick ? 1 : 5;
     const runEpoch = async (withGrads) => {

@@ -6,7 +6,7 @@
 //       held on the device as a training loop holds its data (the upload of one raster timed apart);
 // plus peak GPU memory (webgpu: tf.memory().numBytesInGPU / numBytesAllocatedInGPU, the max seen) and
 // peak RSS. Every case runs through the engine functions (forward, stackedTtfsLoss, backward,
-// Optimizer.apply) with stacked weights [K, Nin, N]; a timed series ends with an awaited read of
+// Optimiser.apply) with stacked weights [K, Nin, N]; a timed series ends with an awaited read of
 // one weight element, so the GPU's queued work is inside the time. Writes the JSON after every case.
 //
 //   npm run build && node scripts/bench-gpu.mjs [--backends wasm,webgpu] [--quick] [--budget SECONDS]
@@ -70,7 +70,7 @@ async function child(caseId, backend) {
   const { initModel } = await import(join(root, 'dist/model/init.js'));
   const { neuronConstants } = await import(join(root, 'dist/model/neuron.js'));
   const { forward, stackedTtfsLoss, backward, disposeTrace } = await import(join(root, 'dist/engine/network.js'));
-  const { Optimizer } = await import(join(root, 'dist/train/optimizer.js'));
+  const { Optimiser } = await import(join(root, 'dist/train/optimiser.js'));
   const { encodeSet } = await import(join(root, 'dist/train/batch-runner.js'));
   const { batchRaster } = await import(join(root, 'dist/data/encoding.js'));
   const { epochOrder } = await import(join(root, 'dist/data/epoch-order.js'));
@@ -169,12 +169,12 @@ async function child(caseId, backend) {
     losses: Array.from({ length: K }, () => ({ xi: config.loss.xi, a: config.loss.alpha, tau1: config.loss.tau1 })),
   };
   layerWeights = null;
-  const opt = new Optimizer(
-    config.optimizer.type,
+  const opt = new Optimiser(
+    config.optimiser.type,
     sizes.slice(1).map((n, l) => [sizes[l], n]),
-    Array.from({ length: K }, () => ({ ...config.optimizer })),
+    Array.from({ length: K }, () => ({ ...config.optimiser })),
   );
-  const lrs = Array.from({ length: K }, () => config.optimizer.lr);
+  const lrs = Array.from({ length: K }, () => config.optimiser.lr);
 
   let peakGpu = { numBytesInGPU: 0, numBytesAllocatedInGPU: 0 };
   const sampleMemory = () => {
@@ -300,7 +300,7 @@ function slug(text) {
 async function main() {
   const report = {
     what:
-      'training samples/s: forward + loss + backward + optimiser update (Optimizer, Adam) of one batch, including building and uploading the input raster (large: rasters resident on the device, their upload timed apart as rasterUploadSeconds); ' +
+      'training samples/s: forward + loss + backward + optimiser update (Optimiser, Adam) of one batch, including building and uploading the input raster (large: rasters resident on the device, their upload timed apart as rasterUploadSeconds); ' +
       'timed over the batches listed after one warm-up batch (two on webgpu), each timed series ended by an awaited read of one weight element; ' +
       'each case in a fresh child process. twin: 5-120-3, T = 27, 22 samples per trial, K stacked trials, canonical Yin-Yang train split; ' +
       'wide: 5-1000-3, T = 168, batch 256, exact preset neuron/loss (0.25 ms steps), inputs over steps 0..120; ' +

@@ -39,7 +39,7 @@ const space = {
   objective: { metric: 'validationAccuracy', direction: 'maximize' },
   budget: { trials, epochs },
   sampler: { type: 'random', seed: 0 },
-  parameters: { 'optimizer.lr': { type: 'loguniform', low: 0.001, high: 0.004 } },
+  parameters: { 'optimiser.lr': { type: 'loguniform', low: 0.001, high: 0.004 } },
 };
 writeFileSync(join(work, 'space.json'), JSON.stringify(space));
 

@@ -8,7 +8,7 @@
 //
 //   npm run build && node --no-wasm-dynamic-tiering scripts/diagnose-training.mjs \
 //     [--preset exact] [--seeds 0-9] [--epochs 40] [--out results/training-collapse/runs/base] \
-//     [--set '{"optimizer":{"lr":0.002}}']
+//     [--set '{"optimiser":{"lr":0.002}}']
 //
 // --set deep-merges settings over the preset (as `s2prop train --config`). One process, one seed at a time.
 import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
@@ -180,7 +180,7 @@ async function runSeed(seed) {
     seed,
     loss: config.loss,
     init: config.init,
-    optimizer: { lr: config.optimizer.lr, gamma: config.optimizer.gamma },
+    optimiser: { lr: config.optimiser.lr, gamma: config.optimiser.gamma },
     bestEpoch: result.bestEpoch,
     bestValidation: bestVal,
     lastValidation: last.validationAccuracy,

@@ -80,14 +80,14 @@ for (const seed of seeds) {
   row.int8 = await exported(floatPath, join(work, `seed-${seed}-int8`), ['--quant', 'int8']);
 
   const q4Path = join(work, `seed-${seed}-int4.json`);
-  const q4 = await trained(q4Path, ['--init', floatPath, '--quant', 'int4', '--optimizer.lr', '0.0005', '--epochs', '10']);
+  const q4 = await trained(q4Path, ['--init', floatPath, '--quant', 'int4', '--optimiser.lr', '0.0005', '--epochs', '10']);
   row.int4 = {
     fineTuning: { bestEpoch: q4.metrics.bestEpoch, validationAccuracy: q4.metrics.validationAccuracy, testAccuracy: q4.metrics.testAccuracy, exponents: q4.quantisation.exponents },
     ...(await exported(q4Path, join(work, `seed-${seed}-int4`), [])),
   };
   if (baseline) {
     const b4Path = join(work, `seed-${seed}-int4-before.json`);
-    const b4 = await trained(b4Path, ['--init', floatPath, '--quant', 'int4', '--quant-rounding', 'nearest', '--clip-percentile', '98', '--optimizer.lr', '0.003', '--epochs', '60']);
+    const b4 = await trained(b4Path, ['--init', floatPath, '--quant', 'int4', '--quant-rounding', 'nearest', '--clip-percentile', '98', '--optimiser.lr', '0.003', '--epochs', '60']);
     row.int4Before = {
       fineTuning: { bestEpoch: b4.metrics.bestEpoch, validationAccuracy: b4.metrics.validationAccuracy, testAccuracy: b4.metrics.testAccuracy },
       ...(await exported(b4Path, join(work, `seed-${seed}-int4-before`), ['--rounding', 'nearest'])),
@@ -115,8 +115,8 @@ const result = {
     float: 's2prop train --preset twin --seed S (tensor engine)',
     int8Nearest: 'export --quant int8 --rounding nearest (clip percentile 100), chip simulator',
     int8: 'export --quant int8 (calibrated rounding, the default), chip simulator',
-    int4: 'train --init FLOAT --quant int4 --optimizer.lr 0.0005 --epochs 10 (calibrated rounding: calibrated start, epochs selected as calibrated), then export (calibrated rounding), chip simulator',
-    int4Before: 'train --init FLOAT --quant int4 --quant-rounding nearest --clip-percentile 98 --optimizer.lr 0.003 --epochs 60, then export --rounding nearest, chip simulator',
+    int4: 'train --init FLOAT --quant int4 --optimiser.lr 0.0005 --epochs 10 (calibrated rounding: calibrated start, epochs selected as calibrated), then export (calibrated rounding), chip simulator',
+    int4Before: 'train --init FLOAT --quant int4 --quant-rounding nearest --clip-percentile 98 --optimiser.lr 0.003 --epochs 60, then export --rounding nearest, chip simulator',
   },
   lossPoints: 'float test accuracy minus the variant\'s simulator test accuracy, in percentage points (negative: the quantised network is better)',
   seeds: rows,

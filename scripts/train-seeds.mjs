@@ -4,7 +4,7 @@
 // Made for GPUs (--backend webgpu: the seeds share every kernel launch), runs anywhere.
 //
 //   npm run build && node scripts/train-seeds.mjs [--preset exact] [--seeds 10] [--first-seed 0]
-//       [--config settings.json] [--set optimizer.lr=0.003 --set loss.xi=1 ...] [--epochs N]
+//       [--config settings.json] [--set optimiser.lr=0.003 --set loss.xi=1 ...] [--epochs N]
 //       [--backend auto|wasm|webgpu] [--out FILE.json]
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

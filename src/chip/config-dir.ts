@@ -8,6 +8,7 @@ import { toJsonText } from '../io/json.js';
 import { LINKS } from './routing.js';
 import { REGIONS } from './memory-layout.js';
 import { EncodingSchema, LossSchema, NeuronSchema } from '../model/schema.js';
+import { withCurrentNames } from '../model/train-config.js';
 
 /**
  * The chip config directory: what `s2prop export` writes and the simulator reads, and nothing else.
@@ -61,16 +62,21 @@ export const SpecSchema = z
     /**
      * A training export: the batch it was made for and the schedule of one sample window (forward T ticks,
      * backward T, gradient gather, weight update), and the host's learning-rate schedule (Adam on chip).
+     * One written before the optimiser was renamed holds it as `optimizer`.
      */
     training: z
-      .object({
-        batchSize: int.min(1),
-        packetsPerTick: int.min(1),
-        gatherTicks: int.min(1),
-        updateTicks: int.min(1),
-        optimizer: z.object({ type: z.literal('adam'), lr: z.number().positive(), gamma: z.number().positive().max(1) }).strict(),
-      })
-      .strict()
+      .preprocess(
+        (v) => withCurrentNames(v),
+        z
+          .object({
+            batchSize: int.min(1),
+            packetsPerTick: int.min(1),
+            gatherTicks: int.min(1),
+            updateTicks: int.min(1),
+            optimiser: z.object({ type: z.literal('adam'), lr: z.number().positive(), gamma: z.number().positive().max(1) }).strict(),
+          })
+          .strict(),
+      )
       .optional(),
   })
   .strict();

@@ -34,7 +34,7 @@ export interface ExportOptions {
 export interface TrainingExport {
   /** The batch the host runs (in rounds of `slots` samples when larger). */
   batchSize: number;
-  optimizer: { lr: number; gamma: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+  optimiser: { lr: number; gamma: number; beta1: number; beta2: number; eps: number; weightDecay: number };
   /** Gradient packets a layer PE sends, and weights an optimiser updates, per tick. */
   packetsPerTick: number;
 }
@@ -146,8 +146,8 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
       oneMinusAlpha: c.oneMinusAlpha,
       eps: c.eps,
       tauSynSeconds: c.tauSynSeconds,
-      loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 },
-      adam: opts.training.optimizer,
+      loss: model.loss,
+      adam: opts.training.optimiser,
       packetsPerTick: opts.training.packetsPerTick,
       gatherTicks: schedule!.gatherTicks,
     },
@@ -183,7 +183,7 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
         batchSize: opts.training.batchSize,
         packetsPerTick: opts.training.packetsPerTick,
         ...schedule!,
-        optimizer: { type: 'adam', lr: opts.training.optimizer.lr, gamma: opts.training.optimizer.gamma },
+        optimiser: { type: 'adam', lr: opts.training.optimiser.lr, gamma: opts.training.optimiser.gamma },
       },
     }),
   };

@@ -26,13 +26,15 @@ import {
 import type { PePlacement, Placement } from './placement.js';
 import { flushSubnormal } from '../numerics/flush.js';
 import type { QuantType } from '../quant/quantise.js';
+import type { ForwardConstants } from '../model/neuron.js';
+import type { LossSettings } from '../model/schema.js';
 
 /** What the images of one export are made from. */
 export interface ImageSource {
   steps: number;
   encoding: { tMin: number; tMax: number; bias: boolean };
   features: number;
-  constants: { alpha: number; beta: number; oneMinusBeta: number; threshold: number };
+  constants: ForwardConstants;
   quant: QuantType;
   /** Per layer: float32 weights (float32 export) or integer mantissas, row-major [inputs][outputs]. */
   layers: { values: ArrayLike<number>; rows: number; cols: number; exp: number }[];
@@ -44,7 +46,7 @@ export interface TrainingSource {
   oneMinusAlpha: number;
   eps: number;
   tauSynSeconds: number;
-  loss: { xi: number; a: number; tau1: number };
+  loss: Pick<LossSettings, 'xi' | 'alpha' | 'tau1'>;
   adam: { beta1: number; beta2: number; eps: number; weightDecay: number };
   /** Gradient packets a layer PE sends per tick, and weights the optimiser updates per tick. */
   packetsPerTick: number;
@@ -92,7 +94,8 @@ export function buildImage(pe: PePlacement, placement: Placement, src: ImageSour
     return { words, regions };
   }
   if (pe.program === 'loss') {
-    LOSS_PARAMS.encode(words, params, { ...src.training!.loss, outputs: pe.neuronCount });
+    const { xi, alpha, tau1 } = src.training!.loss;
+    LOSS_PARAMS.encode(words, params, { xi, alpha, tau1, outputs: pe.neuronCount });
     writeSourceSlices(words, at('sourceSlices'), placement.slices[pe.layer]);
     words.fill(src.steps, at('firstSpikes'), at('firstSpikes') + pe.neuronCount);
     return { words, regions };

@@ -152,7 +152,7 @@ export const SOURCE_SLICES = new RecordTable(
 /** Loss program params. */
 export const LOSS_PARAMS = new FieldTable('loss params', 4, {
   xi: f32(0, 'softmax temperature xi of the first-spike cross entropy'),
-  a: f32(1, 'regulariser weight a'),
+  alpha: f32(1, "regulariser weight: the loss's alpha"),
   tau1: f32(2, 'regulariser time constant tau1 (steps)'),
   outputs: u32(3, 'output neurons'),
 });

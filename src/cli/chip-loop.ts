@@ -63,7 +63,7 @@ export const chipLoopCommand: CommandModule<object, Args> = {
       validation,
       test,
       sources: { modelPath: args.model, configDir: args.config },
-      optimizer: { ...settings.optimizer, lr: args.lr ?? settings.optimizer.lr },
+      optimiser: { ...settings.optimiser, lr: args.lr ?? settings.optimiser.lr },
       batch: positiveInt('batch', args.batch ?? settings.batch),
       epochs: positiveInt('epochs', args.epochs),
       seed: args.seed,

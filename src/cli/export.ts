@@ -39,12 +39,12 @@ interface Args {
 
 /** The optimiser and batch of a training export (see optimiserOf); flags win. */
 export function trainingExport(model: ModelFile, args: { batch?: number; lr?: number; packetsPerTick: number }): TrainingExport {
-  const { optimizer, batch } = optimiserOf(model);
-  if (optimizer.type !== 'adam') throw new UserError(`--train: the on-chip optimiser runs Adam, but the model was trained with ${optimizer.type}`);
+  const { optimiser, batch } = optimiserOf(model);
+  if (optimiser.type !== 'adam') throw new UserError(`--train: the on-chip optimiser runs Adam, but the model was trained with ${optimiser.type}`);
   if (args.lr !== undefined && !(args.lr > 0)) throw new UserError(`--lr: expected a positive number, got '${args.lr}'`);
   return {
     batchSize: positiveInt('batch', args.batch ?? batch),
-    optimizer: { ...optimizer, lr: args.lr ?? optimizer.lr },
+    optimiser: { ...optimiser, lr: args.lr ?? optimiser.lr },
     packetsPerTick: positiveInt('packets-per-tick', args.packetsPerTick),
   };
 }

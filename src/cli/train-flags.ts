@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { readJsonFile } from '../formats/validate.js';
 import { loadModel } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
-import { mergeSettings, modelSettings, resolveConfig, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
+import { mergeSettings, modelSettings, RENAMED_SETTINGS, resolveConfig, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
 import { parseQuant } from '../quant/quantise.js';
 import { withBackend } from './common.js';
 
@@ -13,8 +13,8 @@ import { withBackend } from './common.js';
  * preset <- the settings of the `--init` model <- the config file <- flags, validated by the schema.
  */
 
-/** Settings a flag may override: every key of the training config but the preset (its own flag). Nested ones with dots: `--optimizer.lr 0.003`. */
-const CONFIG_FLAGS = Object.keys(TrainConfigSchema.shape).filter((k) => k !== 'preset');
+/** Settings a flag may override: every key of the training config but the preset (its own flag). Nested ones with dots: `--optimiser.lr 0.003`. */
+const CONFIG_FLAGS = [...Object.keys(TrainConfigSchema.shape).filter((k) => k !== 'preset'), ...Object.keys(RENAMED_SETTINGS)];
 const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'keepCheckpoint', 'backend', 'train', 'validation', 'test', 'quiet'];
 
 export interface TrainArgs {

@@ -68,7 +68,7 @@ export function printTrained(result: TrainResult, out: string): void {
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
-  describe: 'Train on the tensor engine; any setting can be overridden: --optimizer.lr 0.003 --loss.xi 1 --encoding.tMin 2 ...',
+  describe: 'Train on the tensor engine; any setting can be overridden: --optimiser.lr 0.003 --loss.xi 1 --encoding.tMin 2 ...',
   builder: (y) => trainOptions(y).option('out', { type: 'string', demandOption: true, describe: 'model file to write (and OUT.ckpt.json, the checkpoint, after every epoch)' }) as never,
   handler: async (args) => {
     outputFile('out', args.out);

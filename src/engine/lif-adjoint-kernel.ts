@@ -1,14 +1,10 @@
+import type { AdjointConstants } from '../model/neuron.js';
 import { FLT_MIN } from '../numerics/flush.js';
 import { StepSpikeLists } from './spike-lists.js';
 import { trialLayout } from './trial-axis.js';
 import type { TypedKernel } from './typed-kernel.js';
 
-export interface LifAdjointAttrs {
-  alpha: number;
-  beta: number;
-  oneMinusAlpha: number;
-  eps: number;
-  tauSynSeconds: number;
+export interface LifAdjointAttrs extends AdjointConstants {
   /** Whether to compute the errors for the previous layer (not needed for the first layer). */
   wantEpsIn: boolean;
 }

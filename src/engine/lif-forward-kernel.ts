@@ -1,14 +1,10 @@
+import type { ForwardConstants } from '../model/neuron.js';
 import { FLT_MIN } from '../numerics/flush.js';
 import { StepSpikeLists } from './spike-lists.js';
 import { trialLayout } from './trial-axis.js';
 import type { TypedKernel } from './typed-kernel.js';
 
-export interface LifForwardAttrs {
-  alpha: number;
-  beta: number;
-  oneMinusBeta: number;
-  threshold: number;
-}
+export type LifForwardAttrs = ForwardConstants;
 
 const fround = Math.fround;
 

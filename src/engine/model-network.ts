@@ -36,7 +36,7 @@ export function networkFromModel(model: ModelFile): EngineNetwork {
   return {
     weights: uploadWeights(effectiveWeights(model)),
     constants: neuronConstants(model.neuron),
-    loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 },
+    loss: model.loss,
   };
 }
 

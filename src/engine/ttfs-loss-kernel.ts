@@ -1,11 +1,8 @@
+import type { LossSettings } from '../model/schema.js';
 import type { TypedKernel } from './typed-kernel.js';
 
-/** Loss settings with the contract's names (`a` is the regulariser strength, called `alpha` in files). */
-export interface TtfsLoss {
-  xi: number;
-  a: number;
-  tau1: number;
-}
+/** The loss settings the kernels take: the model's (docs/contract.md "Loss"), its alpha being the regulariser's weight. */
+export type TtfsLoss = Pick<LossSettings, 'xi' | 'alpha' | 'tau1'>;
 
 export interface TtfsLossAttrs {
   /**
@@ -47,7 +44,7 @@ export const ttfsLossKernel: TypedKernel<TtfsLossAttrs> = {
     const t = new Float64Array(N);
     const p = new Float64Array(N);
     for (let b = 0; b < B; b++) {
-      const { xi, a, tau1 } = losses[Math.floor(b / perTrial)];
+      const { xi, alpha, tau1 } = losses[Math.floor(b / perTrial)];
       for (let n = 0; n < N; n++) {
         let tn = T;
         for (let i = 0; i < T; i++) {
@@ -68,11 +65,11 @@ export const ttfsLossKernel: TypedKernel<TtfsLossAttrs> = {
       const c = labels[b];
       const expTc = Math.exp(t[c] / tau1);
       terms[b * 2] = t[c] / xi + zMax + Math.log(sum); // -log p_c without underflow
-      terms[b * 2 + 1] = a * (expTc - 1);
+      terms[b * 2 + 1] = alpha * (expTc - 1);
       for (let n = 0; n < N; n++) {
         if (t[n] >= T - 1) continue;
         const isLabel = n === c ? 1 : 0;
-        const grad = ((isLabel - p[n]) / xi + isLabel * (a / tau1) * expTc) / batchSize;
+        const grad = ((isLabel - p[n]) / xi + isLabel * (alpha / tau1) * expTc) / batchSize;
         e[(b * T + t[n]) * N + n] = grad;
       }
     }

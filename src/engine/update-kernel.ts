@@ -27,9 +27,9 @@ const fround = Math.fround;
 /**
  * One optimiser update of a layer of K stacked trials, in one kernel call (docs/contract.md, "Optimiser"):
  * Adam (PyTorch's formulation) or SGD with momentum, with L2 weight decay added to the gradient first.
- * The float32 operations of `Optimizer` (train/optimizer.ts, tensor ops), in its order, element by
- * element, each rounded: trial k's update is bit for bit the one `Optimizer` makes for it alone.
- * The new W, m and v are flushed to +0 where subnormal (numerics/flush.ts), as `Optimizer` flushes them.
+ * The float32 operations of `Optimiser` (train/optimiser.ts, tensor ops), in its order, element by
+ * element, each rounded: trial k's update is bit for bit the one `Optimiser` makes for it alone.
+ * The new W, m and v are flushed to +0 where subnormal (numerics/flush.ts), as `Optimiser` flushes them.
  *
  * inputs: W, G, m, v float32 [K, Nin, N] (v: [0] for SGD)
  * outputs: new W, new m, new v (v: [0] for SGD)

@@ -12,7 +12,7 @@ import { neuronConstants, type NeuronConstants } from '../model/neuron.js';
 import type { ModelFile } from '../model/schema.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { runTrials, type BatchSums, type EpochEnd, type Learner, type LoopTrial } from '../train/loop.js';
-import { Optimizer, type OptimizerSettings } from '../train/optimizer.js';
+import { Optimiser, type OptimiserSettings } from '../train/optimiser.js';
 
 /**
  * Chip-in-the-loop training: the forward pass runs on the chip (here the simulator, with an inference
@@ -32,7 +32,7 @@ export interface InTheLoopOptions {
   model: ModelFile;
   train: Dataset;
   validation: Dataset;
-  optimizer: OptimizerSettings;
+  optimiser: OptimiserSettings;
   batch: number;
   epochs: number;
   seed: number;
@@ -98,7 +98,7 @@ class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
   private readonly constants: NeuronConstants;
   /** The float master weights [1, inputs, outputs] per layer. */
   private readonly master: tf.Tensor3D[];
-  private readonly optimizer: Optimizer;
+  private readonly optimiser: Optimiser;
   private mismatches = 0;
 
   constructor(private readonly opts: InTheLoopOptions) {
@@ -114,7 +114,7 @@ class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
       w.dispose();
       return stacked;
     });
-    this.optimizer = new Optimizer(opts.optimizer.type, this.sizes.slice(1).map((n, l) => [this.sizes[l], n] as [number, number]), [opts.optimizer]);
+    this.optimiser = new Optimiser(opts.optimiser.type, this.sizes.slice(1).map((n, l) => [this.sizes[l], n] as [number, number]), [opts.optimiser]);
   }
 
   join(): void {}
@@ -145,7 +145,7 @@ class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
     const sums: BatchSums = { ceSum: 0, rSum: 0, correct: run.samples.filter((s) => s.prediction === s.label).length };
     // 2. Off-chip: I - Vpre per layer from its recorded inputs and the chip's weights, loss, adjoint.
     const chipW = uploadWeights(readChipWeights(this.sim, sizes));
-    const net: EngineNetwork = { weights: chipW, constants, loss: { xi: model.loss.xi, a: model.loss.alpha, tau1: model.loss.tau1 } };
+    const net: EngineNetwork = { weights: chipW, constants, loss: model.loss };
     const spikes = [tf.tensor3d(batchRaster(this.encoded, this.inputs, T, idx), [B, T, this.inputs], 'bool'), ...rasters.map((r, l) => tf.tensor3d(r, [B, T, sizes[l + 1]], 'bool'))];
     const D: tf.Tensor3D[] = [];
     const differing: tf.Tensor[] = [];
@@ -167,7 +167,7 @@ class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
     const grads = backward(net, { spikes: spikes as tf.Tensor3D[], D }, loss.errors);
     // 3. The optimiser on the master weights (straight-through: the gradient of the chip's weights).
     const stacked = grads.map((g) => tf.expandDims(g, 0) as tf.Tensor3D);
-    this.optimizer.apply(this.master, stacked, lrs);
+    this.optimiser.apply(this.master, stacked, lrs);
     tf.dispose([...chipW, ...spikes, ...D, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...stacked]);
     return [sums];
   }
@@ -196,7 +196,7 @@ class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
 
   dispose(): void {
     tf.dispose(this.master);
-    this.optimizer.dispose();
+    this.optimiser.dispose();
   }
 }
 
@@ -211,7 +211,7 @@ export async function chipInTheLoop(opts: InTheLoopOptions): Promise<InTheLoopRe
       seed: opts.seed,
       batch: opts.batch,
       epochs: opts.epochs,
-      schedule: opts.optimizer,
+      schedule: opts.optimiser,
       count: opts.train.count,
       startIsCandidate: true,
       onProgress: (p) => {

@@ -21,6 +21,12 @@ export interface NeuronConstants {
   eps: number;
 }
 
+/** The constants of the forward recurrence (I, V, threshold), as kernels, programs and calibration take them. */
+export type ForwardConstants = Pick<NeuronConstants, 'alpha' | 'beta' | 'oneMinusBeta' | 'threshold'>;
+
+/** The constants of the adjoint recurrence and the weight gradient. */
+export type AdjointConstants = Pick<NeuronConstants, 'alpha' | 'beta' | 'oneMinusAlpha' | 'eps' | 'tauSynSeconds'>;
+
 export function neuronConstants(n: NeuronSettings): NeuronConstants {
   const alpha64 = Math.exp(-n.dtMs / n.tauSynMs);
   const beta64 = Math.exp(-n.dtMs / n.tauMemMs);

@@ -27,7 +27,7 @@ export const LossSchema = z
     type: z.literal('ttfs-ce'),
     /** Softmax temperature xi, in steps. */
     xi: positive,
-    /** Regulariser strength (the contract's `a`). */
+    /** Regulariser strength: R = alpha * (exp(t_c / tau1) - 1) (docs/contract.md "Loss"; not the neuron's alpha). */
     alpha: nonNegative,
     /** Regulariser time constant, in steps. */
     tau1: positive,

@@ -5,7 +5,7 @@ import { LossSchema, NeuronSchema, type ModelFile } from './schema.js';
 
 /**
  * Everything a training run depends on. A preset is one of these; `--config FILE.json` and flags
- * (`--optimizer.lr 0.003`, `--loss.xi 1`, `--hidden 200` ...) override parts of it, and the result is
+ * (`--optimiser.lr 0.003`, `--loss.xi 1`, `--hidden 200` ...) override parts of it, and the result is
  * validated here before anything runs.
  */
 
@@ -14,7 +14,7 @@ const int = z.number().int();
 
 const InitScaleSchema = z.object({ mu: z.number().finite(), sigma: z.number().finite().nonnegative() }).strict();
 
-export const OptimizerSchema = z
+export const OptimiserSchema = z
   .object({
     type: z.enum(['adam', 'sgd']),
     lr: positive,
@@ -68,7 +68,7 @@ export const TrainConfigSchema = z
       .object({ type: z.literal('latency'), tMin: int.nonnegative(), tMax: int.nonnegative().nullable().optional(), bias: z.boolean() })
       .strict(),
     init: z.object({ hidden: InitScaleSchema, output: InitScaleSchema }).strict(),
-    optimizer: OptimizerSchema,
+    optimiser: OptimiserSchema,
     batch: int.min(1),
     epochs: int.min(1),
     seed: int.nonnegative(),
@@ -93,6 +93,29 @@ export const TrainConfigSchema = z
 
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
+/**
+ * Settings renamed since files were written with them: the old name is still read (config files, flags,
+ * sweep spaces, models' stored settings, checkpoints, chip configs) and means the new one. Only here.
+ */
+export const RENAMED_SETTINGS: Readonly<Record<string, string>> = { optimizer: 'optimiser' };
+
+/** A setting's name (top-level key, or dotted path) with a renamed first key in its current name. */
+export function currentSettingName(name: string): string {
+  const [first, ...rest] = name.split('.');
+  return [RENAMED_SETTINGS[first] ?? first, ...rest].join('.');
+}
+
+/** Settings (an object of any part of the config) with renamed keys in their current names (a copy). */
+export function withCurrentNames<T>(settings: T): T {
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) return settings;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(settings)) {
+    const name = RENAMED_SETTINGS[k] ?? k;
+    out[name] = name in out ? mergeSettings(v, out[name]) : v;
+  }
+  return out as T;
+}
+
 const TWIN: TrainConfig = {
   preset: 'twin',
   hidden: [120],
@@ -101,7 +124,7 @@ const TWIN: TrainConfig = {
   loss: { type: 'ttfs-ce', xi: 1.5, alpha: 0.01, tau1: 100 },
   encoding: { type: 'latency', tMin: 2, tMax: 26, bias: true },
   init: { hidden: { mu: 3.2, sigma: 3.2 }, output: { mu: 5.2, sigma: 2.8 } },
-  optimizer: { type: 'adam', lr: 0.0019, weightDecay: 6.5e-7, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 },
+  optimiser: { type: 'adam', lr: 0.0019, weightDecay: 6.5e-7, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 },
   batch: 22,
   epochs: 40,
   seed: 0,
@@ -130,7 +153,7 @@ const EXACT: TrainConfig = {
   neuron: { ...TWIN.neuron, dtMs: 0.25 },
   loss: { type: 'ttfs-ce', xi: 2, alpha: 0.01, tau1: 25.6 },
   encoding: { type: 'latency', tMin: 0, tMax: 120, bias: true },
-  optimizer: { ...TWIN.optimizer, lr: 0.005, weightDecay: 0 },
+  optimiser: { ...TWIN.optimiser, lr: 0.005, weightDecay: 0 },
   batch: 32,
   epochs: 100,
 };
@@ -158,7 +181,7 @@ export function mergeSettings(base: unknown, override: unknown): unknown {
 /** Preset, then the config file, then flags; validated as a whole. `source` names it in errors. */
 export function resolveConfig(presetName: string, overrides: unknown[], source: string): TrainConfig {
   let merged: unknown = presetConfig(presetName);
-  for (const o of overrides) merged = mergeSettings(merged, o);
+  for (const o of overrides) merged = mergeSettings(merged, withCurrentNames(o));
   return parseWith(TrainConfigSchema, merged, source);
 }
 
@@ -206,9 +229,9 @@ export function checkModelAgrees(model: ModelFile, config: TrainConfig, name: st
  * The optimiser and batch a model was trained with: its own training settings when its provenance has
  * them (a model written by s2prop train or init), else its preset's, else the twin preset's.
  */
-export function optimiserOf(model: ModelFile): { optimizer: z.output<typeof OptimizerSchema>; batch: number } {
-  const stored = model.provenance?.config;
+export function optimiserOf(model: ModelFile): { optimiser: z.output<typeof OptimiserSchema>; batch: number } {
+  const stored = withCurrentNames(model.provenance?.config);
   const preset = PRESETS[model.provenance?.preset ?? 'twin'] ?? PRESETS.twin;
-  const parsed = OptimizerSchema.safeParse(stored?.optimizer);
-  return { optimizer: parsed.success ? parsed.data : preset.optimizer, batch: typeof stored?.batch === 'number' ? stored.batch : preset.batch };
+  const parsed = OptimiserSchema.safeParse(stored?.optimiser);
+  return { optimiser: parsed.success ? parsed.data : preset.optimiser, batch: typeof stored?.batch === 'number' ? stored.batch : preset.batch };
 }

@@ -22,7 +22,7 @@ import { trainToFiles, type TrainingCallbacks, type TrainingRun } from './traini
  * percentile 99, round-to-nearest (the recipe this job was benchmarked with; calibrated rounding and a
  * calibrated export do better, scripts/quant-accuracy.mjs).
  */
-export const INT8_FINE_TUNING = { quant: { type: 'int8', clipPercentile: 99, rounding: 'nearest' }, optimizer: { lr: 0.0005 }, epochs: 10 } as const;
+export const INT8_FINE_TUNING = { quant: { type: 'int8', clipPercentile: 99, rounding: 'nearest' }, optimiser: { lr: 0.0005 }, epochs: 10 } as const;
 
 /** The settings of the int8 fine-tuning of a model trained with `config`. */
 export function fineTuningConfig(config: TrainConfig): TrainConfig {

@@ -15,7 +15,7 @@ function paramList(params: Record<string, unknown>): string {
 
 /**
  * One stderr line per worker event, naming the trial and the worker:
- *   trial 3 started by host:412: optimizer.lr 0.003162, loss.xi 1
+ *   trial 3 started by host:412: optimiser.lr 0.003162, loss.xi 1
  *   trial 1 taken over by host:412 from host:377 (no heartbeat for 64 s; its 2 epochs are discarded, it restarts at epoch 1): ...
  *   trial 3 pruned by host:412 after epoch 2: validationAccuracy 0.6133
  *   trial 3 complete (host:412, 4 epochs): validationAccuracy 0.8800

@@ -3,7 +3,7 @@
  * and PostgreSQL stores implement. Workers talk to a study only through `StudyStore`.
  */
 
-/** A parameter's distribution; its name is the path of the setting in the training config (`optimizer.lr`). */
+/** A parameter's distribution; its name is the path of the setting in the training config (`optimiser.lr`). */
 export type ParamSpec =
   | { type: 'uniform'; low: number; high: number }
   | { type: 'loguniform'; low: number; high: number }

@@ -6,13 +6,13 @@ import { flushWeights } from '../numerics/flush.js';
 import { disposePending, readOutcomes, runBatchPending, type EncodedSet, type PendingOutcome } from './batch-runner.js';
 import { evaluateSets } from './evaluate.js';
 import type { BatchSums, EpochEnd, Learner, LoopTrial } from './loop.js';
-import { Optimizer, type OptimizerState } from './optimizer.js';
+import { Optimiser, type OptimiserState } from './optimiser.js';
 import { readsPerBatch } from './readback.js';
 
 /** What an engine trial's checkpoint holds besides the loop's: its master weights and optimiser state. */
 export interface EngineState {
   weights: number[][][];
-  optimizer: OptimizerState;
+  optimiser: OptimiserState;
 }
 
 /** A trial as the tensor engine trains it. */
@@ -22,7 +22,7 @@ export interface EngineTrial extends LoopTrial<EngineState> {
   validationSet: EncodedSet;
   /** The master weights it starts from, and where it resumes, its optimiser state. */
   weights: number[][][];
-  optimizer?: OptimizerState;
+  optimiser?: OptimiserState;
   /**
    * The weights the trial runs for its master weights in training (straight-through fake quantisation:
    * the gradient they give updates the master weights unchanged); absent: the master weights.
@@ -62,32 +62,32 @@ function restack(weights: tf.Tensor3D[], indices: number[], extra: number[][][][
 export class EngineLearner implements Learner<EngineTrial, PendingOutcome> {
   private trials: EngineTrial[] = [];
   private net: StackedNetwork | null = null;
-  private optimizer: Optimizer | null = null;
+  private optimiser: Optimiser | null = null;
   /** The master weights read at the last epoch end, per trial (for checkpoints). */
   private masters: number[][][][] = [];
 
   join(trials: EngineTrial[]): void {
     const extra = trials.map((t) => flushWeights(t.weights));
-    if (!this.net || !this.optimizer) {
+    if (!this.net || !this.optimiser) {
       const first = trials[0].config;
       this.net = { weights: extra[0].map((_, l) => tf.tensor3d(extra.map((w) => w[l]))), constants: neuronConstants(first.neuron), losses: [] };
-      this.optimizer = new Optimizer(first.optimizer.type, extra[0].map((w) => [w.length, w[0].length] as [number, number]));
+      this.optimiser = new Optimiser(first.optimiser.type, extra[0].map((w) => [w.length, w[0].length] as [number, number]));
     } else {
       this.net.weights = restack(this.net.weights, this.trials.map((_, k) => k), extra);
     }
-    this.optimizer.add(
-      trials.map((t) => t.config.optimizer),
-      trials.map((t) => t.optimizer),
+    this.optimiser.add(
+      trials.map((t) => t.config.optimiser),
+      trials.map((t) => t.optimiser),
     );
     this.trials = [...this.trials, ...trials];
-    this.net.losses = this.trials.map((t) => ({ xi: t.config.loss.xi, a: t.config.loss.alpha, tau1: t.config.loss.tau1 }));
+    this.net.losses = this.trials.map((t) => t.config.loss);
   }
 
   keep(indices: number[]): void {
     const net = this.net!;
     if (indices.length === this.trials.length) return;
     net.weights = restack(net.weights, indices, []);
-    this.optimizer!.keep(indices);
+    this.optimiser!.keep(indices);
     this.trials = indices.map((k) => this.trials[k]);
     net.losses = indices.map((k) => net.losses[k]);
   }
@@ -120,7 +120,7 @@ export class EngineLearner implements Learner<EngineTrial, PendingOutcome> {
       ),
     );
     try {
-      this.optimizer!.apply(this.net!.weights, grads as tf.Tensor3D[], lrs);
+      this.optimiser!.apply(this.net!.weights, grads as tf.Tensor3D[], lrs);
       this.trials.forEach((t, k) => {
         if (!t.onGradients) return;
         const own = grads.map((g) => tf.tidy(() => tf.reshape(tf.slice(g, [k, 0, 0], [1, -1, -1]), [g.shape[1]!, g.shape[2]!]) as tf.Tensor2D));
@@ -167,12 +167,12 @@ export class EngineLearner implements Learner<EngineTrial, PendingOutcome> {
   }
 
   async state(k: number): Promise<EngineState> {
-    const states = await this.optimizer!.states();
-    return { weights: this.masters[k], optimizer: states[k] };
+    const states = await this.optimiser!.states();
+    return { weights: this.masters[k], optimiser: states[k] };
   }
 
   dispose(): void {
     if (this.net) tf.dispose(this.net.weights);
-    this.optimizer?.dispose();
+    this.optimiser?.dispose();
   }
 }

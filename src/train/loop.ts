@@ -1,6 +1,6 @@
 import { epochOrder } from '../data/epoch-order.js';
 import { UserError } from '../errors.js';
-import { scheduledLr } from './optimizer.js';
+import { scheduledLr } from './optimiser.js';
 
 /**
  * The training loop, the one every trainer runs: epochs over a stack of K trial runs, each with its own

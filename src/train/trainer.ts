@@ -8,7 +8,7 @@ import { initModel } from '../model/init.js';
 import { modelInputs, modelOutputs } from '../model/model-file.js';
 import { neuronConstants } from '../model/neuron.js';
 import type { ModelFile } from '../model/schema.js';
-import { checkModelAgrees, TrainConfigSchema, type TrainConfig } from '../model/train-config.js';
+import { checkModelAgrees, TrainConfigSchema, withCurrentNames, type TrainConfig } from '../model/train-config.js';
 import type { CalibrationProgress, CalibrationReport } from '../quant/calibrated-rounding.js';
 import { quantiseModel } from '../quant/model-quantisation.js';
 import { dequantise, quantiseLayer } from '../quant/quantise.js';
@@ -96,7 +96,7 @@ export function stackKey(config: TrainConfig): string {
     batch: config.batch,
     neuron: neuronConstants(config.neuron),
     bias: config.encoding.bias,
-    optimizer: config.optimizer.type,
+    optimiser: config.optimiser.type,
     evalBatch: config.evalBatch,
   });
 }
@@ -248,7 +248,7 @@ function prepare(run: TrialRun, data: StackData, backend: string, capacity: numb
     if (!run.checkpointPath || !existsSync(run.checkpointPath)) throw new UserError(`no checkpoint at ${run.checkpointPath ?? '(none given)'} to resume from`);
     ckpt = loadCheckpoint(run.checkpointPath);
     // Parsed, so that settings written before a key existed get its default (quant: float32).
-    const saved = TrainConfigSchema.safeParse(ckpt.config);
+    const saved = TrainConfigSchema.safeParse(withCurrentNames(ckpt.config));
     const what = !saved.success || configKey(saved.data) !== configKey(config)
       ? 'settings'
       : JSON.stringify(ckpt.data) !== JSON.stringify(data.spec)
@@ -282,13 +282,13 @@ function prepare(run: TrialRun, data: StackData, backend: string, capacity: numb
     seed: config.seed,
     batch: config.batch,
     epochs: config.epochs,
-    schedule: config.optimizer,
+    schedule: config.optimiser,
     count: sets.train.count,
     config,
     trainSet: sets.train,
     validationSet: sets.validation,
     weights,
-    ...(ckpt ? { optimizer: ckpt.optimizer, resume: { epochsDone: ckpt.epochsDone, history: ckpt.history, best: ckpt.best } } : {}),
+    ...(ckpt ? { optimiser: ckpt.optimiser, resume: { epochsDone: ckpt.epochsDone, history: ckpt.history, best: ckpt.best } } : {}),
     ...(runAs ? { runAs } : {}),
     ...(candidate ? { candidate } : {}),
     // The calibrated start is a candidate for selection too (epoch 0): fine-tuning keeps it unless an
@@ -315,7 +315,7 @@ function prepare(run: TrialRun, data: StackData, backend: string, capacity: numb
               epochsDone: s.epochsDone,
               ...(exponents ? { quantExponents: exponents } : {}),
               weights: s.state.weights,
-              optimizer: s.state.optimizer,
+              optimiser: s.state.optimiser,
               best: s.best && { ...s.best, loss: s.best.loss! },
               history: s.history,
             }),

@@ -40,7 +40,7 @@ function baseConfigs(): { name: string; files: Files; training?: boolean }[] {
     new Map([...exportModel(model, { quant, clipPercentile: 100, machine, slots, training }).files].map(([k, v]) => [k, typeof v === 'string' ? v : new Uint8Array(v)]));
   const trainSmall: Machine = structuredClone(BUILTIN_MACHINES.chip);
   trainSmall.memory.dataBytesPerPe.value = 1400; // training regions: layer 1 sliced, several optimisers
-  const training: TrainingExport = { batchSize: 3, packetsPerTick: 8, optimizer: { lr: 0.002, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-6 } };
+  const training: TrainingExport = { batchSize: 3, packetsPerTick: 8, optimiser: { lr: 0.002, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-6 } };
   return [
     { name: 'int8, 2 slots', files: make('int8', structuredClone(BUILTIN_MACHINES.chip), 2) },
     { name: 'int4, sliced', files: make('int4', small, 1) },

@@ -15,7 +15,7 @@ import { initModel } from '../../src/model/init.js';
 import { parseModel } from '../../src/model/model-file.js';
 import type { ModelFile } from '../../src/model/schema.js';
 import { presetConfig } from '../../src/model/train-config.js';
-import { Optimizer } from '../../src/train/optimizer.js';
+import { Optimiser } from '../../src/train/optimiser.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { H } from '../../src/chip/memory-layout.js';
 
@@ -34,7 +34,7 @@ function exportTraining(model: ModelFile, slots: number, opts: { machine?: Machi
     clipPercentile: 100,
     machine: opts.machine ?? BUILTIN_MACHINES.chip,
     slots,
-    training: { batchSize: opts.batchSize ?? slots, optimizer: ADAM, packetsPerTick: opts.packetsPerTick ?? 64 },
+    training: { batchSize: opts.batchSize ?? slots, optimiser: ADAM, packetsPerTick: opts.packetsPerTick ?? 64 },
   });
   writeDirAtomic(dir, result.files);
   return { dir, report: result.report };
@@ -125,7 +125,7 @@ describe('on-chip Adam = the engine optimiser', () => {
     const chip = trainer.weights();
     // The engine: gradients of the same batch, then the trainer's Adam step.
     const engine = await batchGradients(TWIN, batch);
-    const opt = new Optimizer('adam', TWIN.layers.map((l) => [l.weights.length, l.weights[0].length] as [number, number]), [{ type: 'adam', momentum: 0, ...ADAM }]);
+    const opt = new Optimiser('adam', TWIN.layers.map((l) => [l.weights.length, l.weights[0].length] as [number, number]), [{ type: 'adam', momentum: 0, ...ADAM }]);
     const weights = TWIN.layers.map((l) => tf.tensor3d([l.weights]));
     const grads = engine.grads.map((g) => tf.tensor3d([g]));
     opt.apply(weights, grads, [lr]);

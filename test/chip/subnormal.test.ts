@@ -157,7 +157,7 @@ describe('weights entering the chip are flushed', () => {
       clipPercentile: 100,
       machine: BUILTIN_MACHINES.chip,
       slots: 2,
-      training: { batchSize: 2, optimizer: { lr: 0.0019, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 6.5e-7 }, packetsPerTick: 64 },
+      training: { batchSize: 2, optimiser: { lr: 0.0019, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 6.5e-7 }, packetsPerTick: 64 },
     });
     const dir = writeConfig(exported.files);
     const trainer = new OnChipTrainer(loadChipConfig(dir), dir);

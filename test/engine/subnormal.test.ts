@@ -7,8 +7,8 @@ import { uploadWeights } from '../../src/engine/model-network.js';
 import { runTypedKernel, setUseWasmKernels } from '../../src/engine/typed-kernel.js';
 import { countSubnormals, FLT_MIN, flushSubnormal, flushSubnormalsInPlace, flushWeights } from '../../src/numerics/flush.js';
 import { flushTensor } from '../../src/engine/op-path/flush.js';
-import { Optimizer, type OptimizerSettings } from '../../src/train/optimizer.js';
-import { TensorOpOptimizer } from '../train/tensor-op-optimizer.js';
+import { Optimiser, type OptimiserSettings } from '../../src/train/optimiser.js';
+import { TensorOpOptimiser } from '../train/tensor-op-optimiser.js';
 import { forwardLayer } from '../oracle/eventprop-oracle.js';
 
 /**
@@ -208,8 +208,8 @@ describe('adjoint: lamI and lamV decaying into the subnormal range are flushed',
 // ---------------------------------------------------------------------------------------------------
 const f = Math.fround;
 
-/** One update of Optimizer's formulas in float32, not flushed (step t, from m = v = 0 when t = 1). */
-function unflushed(s: OptimizerSettings, W: number[], G: number[], M: number[], V: number[], lr: number, t: number) {
+/** One update of Optimiser's formulas in float32, not flushed (step t, from m = v = 0 when t = 1). */
+function unflushed(s: OptimiserSettings, W: number[], G: number[], M: number[], V: number[], lr: number, t: number) {
   const [wd, b1, b2, eps, mom] = [f(s.weightDecay), f(s.beta1), f(s.beta2), f(s.eps), f(s.momentum)];
   const [omb1, omb2, bc1, bc2, lr32] = [f(1 - s.beta1), f(1 - s.beta2), f(1 - s.beta1 ** t), f(1 - s.beta2 ** t), f(lr)];
   const out = { W: [] as number[], m: [] as number[], v: [] as number[] };
@@ -230,7 +230,7 @@ function unflushed(s: OptimizerSettings, W: number[], G: number[], M: number[], 
   return out;
 }
 
-const OPT: Record<'adam' | 'sgd', OptimizerSettings> = {
+const OPT: Record<'adam' | 'sgd', OptimiserSettings> = {
   adam: { type: 'adam', lr: 2 ** -120, weightDecay: 0, gamma: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0 },
   sgd: { type: 'sgd', lr: 1, weightDecay: 0, gamma: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 },
 };
@@ -262,7 +262,7 @@ describe('optimiser: new W, m and v that land subnormal are stored as +0', () =>
         await useBackend(backend);
         const want = { W: raw.W.map(flushSubnormal), m: raw.m.map(flushSubnormal), v: raw.v.map(flushSubnormal) };
         // tensor ops
-        const opt = new TensorOpOptimizer(s, [[1, c.W.length]], { step: 0, m: [[c.M]], v: type === 'adam' ? [[c.V]] : [] });
+        const opt = new TensorOpOptimiser(s, [[1, c.W.length]], { step: 0, m: [[c.M]], v: type === 'adam' ? [[c.V]] : [] });
         const weights = [tf.tensor2d([c.W])];
         const grads = [tf.tensor2d([c.G])];
         opt.apply(weights, grads, s.lr);
@@ -270,7 +270,7 @@ describe('optimiser: new W, m and v that land subnormal are stored as +0', () =>
         const got = { W: weights[0].arraySync()[0], m: state.m[0][0], v: type === 'adam' ? state.v[0][0] : [] };
         opt.dispose();
         // the stacked kernel, two trials (the second with the same numbers)
-        const stacked = new Optimizer(type, [[1, c.W.length]], [s, s]);
+        const stacked = new Optimiser(type, [[1, c.W.length]], [s, s]);
         const sw = [tf.tensor3d([[c.W], [c.W]])];
         const sg = [tf.tensor3d([[c.G], [c.G]])];
         stacked.apply(sw, sg, [s.lr, s.lr]);

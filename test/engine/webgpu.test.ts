@@ -340,7 +340,7 @@ describe.skipIf(reason !== null)('training on webgpu', () => {
 
   it('stacked trials (a sweep worker with --stack) train on webgpu as on wasm', async () => {
     const base = { ...presetConfig('twin'), epochs: 2 };
-    const runs = [0.002, 0.0035].map((lr) => ({ config: { ...base, optimizer: { ...base.optimizer, lr } } }));
+    const runs = [0.002, 0.0035].map((lr) => ({ config: { ...base, optimiser: { ...base.optimiser, lr } } }));
     const run = async (backend: string) => {
       await useBackend(backend as 'wasm');
       return trainStack({ runs, data: CANONICAL_DATA, backend });

@@ -8,7 +8,7 @@ describe('presets', () => {
     expect(c.hidden).toEqual([120]);
     expect([c.steps, c.neuron.dtMs, c.encoding.tMin, c.encoding.tMax]).toEqual([27, 1, 2, 26]);
     expect([c.loss.xi, c.loss.alpha, c.loss.tau1]).toEqual([1.5, 0.01, 100]);
-    expect([c.optimizer.lr, c.optimizer.weightDecay, c.optimizer.gamma, c.batch, c.epochs]).toEqual([0.0019, 6.5e-7, 0.95, 22, 40]);
+    expect([c.optimiser.lr, c.optimiser.weightDecay, c.optimiser.gamma, c.batch, c.epochs]).toEqual([0.0019, 6.5e-7, 0.95, 22, 40]);
   });
 
   // a is 0.01, not the table's 0.003: with 0.003 the output layer fell silent and seeds collapsed
@@ -21,6 +21,6 @@ describe('presets', () => {
     expect([ms(c.encoding.tMin), ms(c.encoding.tMax!), ms(c.steps)]).toEqual([0, 30, 40]);
     expect([ms(c.loss.xi), c.loss.alpha, ms(c.loss.tau1)]).toEqual([0.5, 0.01, 6.4]);
     expect([c.neuron.tauSynMs, c.neuron.tauMemMs]).toEqual([5, 20]);
-    expect([c.optimizer.lr, c.optimizer.gamma, c.batch, c.epochs]).toEqual([0.005, 0.95, 32, 100]);
+    expect([c.optimiser.lr, c.optimiser.gamma, c.batch, c.epochs]).toEqual([0.005, 0.95, 32, 100]);
   });
 });

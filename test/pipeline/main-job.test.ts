@@ -10,8 +10,8 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 describe('the main job', () => {
   it('fine-tunes with the float32 run\'s settings but int8 at clip percentile 99, nearest rounding, lr 0.0005 and 10 epochs', () => {
-    const config = resolveConfig('twin', [{ hidden: [30], seed: 4, epochs: 40, optimizer: { beta1: 0.85 }, loss: { xi: 1.2 } }], 'test');
-    const expected = { ...config, quant: { type: 'int8', clipPercentile: 99, rounding: 'nearest' }, optimizer: { ...config.optimizer, lr: 0.0005 }, epochs: 10 };
+    const config = resolveConfig('twin', [{ hidden: [30], seed: 4, epochs: 40, optimiser: { beta1: 0.85 }, loss: { xi: 1.2 } }], 'test');
+    const expected = { ...config, quant: { type: 'int8', clipPercentile: 99, rounding: 'nearest' }, optimiser: { ...config.optimiser, lr: 0.0005 }, epochs: 10 };
     expect(fineTuningConfig(config)).toEqual(expected);
     // A run that trained int4 weights is fine-tuned for int8 all the same.
     const int4 = resolveConfig('twin', [{ quant: { type: 'int4', clipPercentile: 95, rounding: 'calibrated' } }], 'test');

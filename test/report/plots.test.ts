@@ -71,20 +71,20 @@ describe('optimisation history', () => {
 
 describe('parallel coordinates', () => {
   const params: Record<string, ParamSpec> = {
-    'optimizer.lr': { type: 'loguniform', low: 0.001, high: 0.1 },
-    'optimizer.weightDecay': { type: 'categorical', choices: [0, 6.5e-7] },
+    'optimiser.lr': { type: 'loguniform', low: 0.001, high: 0.1 },
+    'optimiser.weightDecay': { type: 'categorical', choices: [0, 6.5e-7] },
     'init.hidden.sigma': { type: 'uniform', low: 2, high: 4 },
     'encoding.tMin': { type: 'int', low: 0, high: 4 },
     'loss.regularisationStrengthOfTheFirstSpike': { type: 'uniform', low: 0, high: 1 },
     fixedOne: { type: 'fixed', value: 3 },
   };
   const trials = [0, 1, 2, 3].map((n) =>
-    trial(n, 0.5 + 0.1 * n, 'complete', { 'optimizer.lr': 0.01, 'optimizer.weightDecay': 0, 'init.hidden.sigma': 3, 'encoding.tMin': n, 'loss.regularisationStrengthOfTheFirstSpike': 0.5, fixedOne: 3 }),
+    trial(n, 0.5 + 0.1 * n, 'complete', { 'optimiser.lr': 0.01, 'optimiser.weightDecay': 0, 'init.hidden.sigma': 3, 'encoding.tMin': n, 'loss.regularisationStrengthOfTheFirstSpike': 0.5, fixedOne: 3 }),
   );
   const svg = parallelCoordinates(trials, params, 'validationAccuracy');
   it('an axis per swept parameter and the objective, each with its own range labels (log axis in real values)', () => {
     const t = texts(svg);
-    expect(t).toEqual(expect.arrayContaining(['optimizer.lr', 'optimizer.weightDecay', 'init.hidden.sigma', 'encoding.tMin', 'validationAccuracy']));
+    expect(t).toEqual(expect.arrayContaining(['optimiser.lr', 'optimiser.weightDecay', 'init.hidden.sigma', 'encoding.tMin', 'validationAccuracy']));
     expect(t).not.toContain('fixedOne');
     // loguniform 0.001..0.1: ends and the geometric middle 0.01; categorical: each choice; int 0..4: 0, 2, 4
     expect(t).toEqual(expect.arrayContaining(['0.001', '0.01', '0.1', '0', '6.5e-7', '2', '3', '4']));

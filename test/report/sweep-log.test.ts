@@ -3,15 +3,15 @@ import { workerEventLine } from '../../src/report/sweep-log.js';
 import type { ClaimedTrial } from '../../src/sweep/types.js';
 
 const trial = (extra: Partial<ClaimedTrial> = {}): ClaimedTrial => ({
-  number: 3, params: { 'optimizer.lr': 0.0031623, 'loss.xi': 1 }, state: 'running', value: null, intermediate: [], worker: 'h:2', heartbeatAt: 100_000, startedAt: 0, finishedAt: null, attrs: {}, ...extra,
+  number: 3, params: { 'optimiser.lr': 0.0031623, 'loss.xi': 1 }, state: 'running', value: null, intermediate: [], worker: 'h:2', heartbeatAt: 100_000, startedAt: 0, finishedAt: null, attrs: {}, ...extra,
 });
 
 describe('worker event lines name the trial and the worker', () => {
   it('start, take-over (silence from the two heartbeats: 164 s - 100 s = 64 s), prune, completion, failure, loss', () => {
-    expect(workerEventLine({ type: 'start', worker: 'h:2', trial: trial() }, 'validationAccuracy')).toBe('trial 3 started by h:2: optimizer.lr 0.003162, loss.xi 1');
+    expect(workerEventLine({ type: 'start', worker: 'h:2', trial: trial() }, 'validationAccuracy')).toBe('trial 3 started by h:2: optimiser.lr 0.003162, loss.xi 1');
     const taken = trial({ heartbeatAt: 164_000, takenOver: { worker: 'h:1', heartbeatAt: 100_000, epochs: 2 } });
     expect(workerEventLine({ type: 'start', worker: 'h:2', trial: taken }, 'validationAccuracy')).toBe(
-      'trial 3 taken over by h:2 from h:1 (no heartbeat for 64 s; its 2 epochs are discarded, it restarts at epoch 1): optimizer.lr 0.003162, loss.xi 1',
+      'trial 3 taken over by h:2 from h:1 (no heartbeat for 64 s; its 2 epochs are discarded, it restarts at epoch 1): optimiser.lr 0.003162, loss.xi 1',
     );
     const finish = (state: 'complete' | 'pruned' | 'failed', value: number | null, epochs: number, error?: string) =>
       workerEventLine({ type: 'finish', worker: 'h:2', trial: trial(), state, value, epochs, ...(error ? { error } : {}) }, 'validationAccuracy');

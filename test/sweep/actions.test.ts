@@ -14,7 +14,7 @@ function space(direction: 'maximize' | 'minimize') {
       objective: { metric: direction === 'maximize' ? 'validationAccuracy' : 'validationLoss', direction },
       budget: { trials: 10, epochs: 3 },
       sampler: { type: 'random' },
-      parameters: { 'optimizer.lr': { type: 'loguniform', low: 0.001, high: 0.01 } },
+      parameters: { 'optimiser.lr': { type: 'loguniform', low: 0.001, high: 0.01 } },
     },
     'test space',
   );
@@ -22,11 +22,11 @@ function space(direction: 'maximize' | 'minimize') {
 
 // Trial 1 has the highest value but was pruned; 2 and 3 tie among the complete ones.
 const trials = [
-  trial(0, { 'optimizer.lr': 0.002 }, 'complete', 0.7),
-  trial(1, { 'optimizer.lr': 0.003 }, 'pruned', 0.95),
-  trial(2, { 'optimizer.lr': 0.004 }, 'complete', 0.9),
-  trial(3, { 'optimizer.lr': 0.005 }, 'complete', 0.9),
-  trial(4, { 'optimizer.lr': 0.006 }, 'running', null),
+  trial(0, { 'optimiser.lr': 0.002 }, 'complete', 0.7),
+  trial(1, { 'optimiser.lr': 0.003 }, 'pruned', 0.95),
+  trial(2, { 'optimiser.lr': 0.004 }, 'complete', 0.9),
+  trial(3, { 'optimiser.lr': 0.005 }, 'complete', 0.9),
+  trial(4, { 'optimiser.lr': 0.006 }, 'running', null),
 ];
 
 describe('the best trial of a study', () => {
@@ -39,7 +39,7 @@ describe('the best trial of a study', () => {
   it('gives the training config of the space base with its parameters and the epoch budget, or names the study when none is complete', () => {
     const { trial: best, config } = bestConfig({ space: space('maximize'), where: 'study.db: study s' }, trials);
     expect(best.number).toBe(2);
-    expect(config).toEqual({ ...presetConfig('twin'), hidden: [16], epochs: 3, optimizer: { ...presetConfig('twin').optimizer, lr: 0.004 } });
+    expect(config).toEqual({ ...presetConfig('twin'), hidden: [16], epochs: 3, optimiser: { ...presetConfig('twin').optimiser, lr: 0.004 } });
     expect(() => bestConfig({ space: space('maximize'), where: 'study.db: study s' }, [])).toThrow('study.db: study s has no complete trial yet');
   });
 });

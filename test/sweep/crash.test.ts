@@ -47,7 +47,7 @@ function space(trials: number, epochs: number) {
     objective: { metric: 'validationAccuracy', direction: 'maximize' },
     budget: { trials, epochs },
     sampler: { type: 'random', seed: 3 },
-    parameters: { 'optimizer.lr': { type: 'loguniform', low: 0.001, high: 0.01 } },
+    parameters: { 'optimiser.lr': { type: 'loguniform', low: 0.001, high: 0.01 } },
   };
 }
 

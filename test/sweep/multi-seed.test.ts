@@ -31,7 +31,7 @@ function space(seeds: number | undefined, epochs = 3) {
       objective: { metric: 'validationAccuracy', direction: 'maximize', ...(seeds === undefined ? {} : { seeds }) },
       budget: { trials: 1, epochs },
       sampler: { type: 'random', seed: 0 },
-      parameters: { 'optimizer.lr': { type: 'fixed', value: 0.004 } },
+      parameters: { 'optimiser.lr': { type: 'fixed', value: 0.004 } },
     },
     'space.yaml',
   );

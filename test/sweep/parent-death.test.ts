@@ -51,7 +51,7 @@ const SPACE = {
   objective: { metric: 'validationAccuracy', direction: 'maximize' },
   budget: { trials: 200, epochs: 50 },
   sampler: { type: 'random', seed: 3 },
-  parameters: { 'optimizer.lr': { type: 'loguniform', low: 0.001, high: 0.01 } },
+  parameters: { 'optimiser.lr': { type: 'loguniform', low: 0.001, high: 0.01 } },
 };
 
 describe.skipIf(!HAS_PROC)('sweep run killed with SIGKILL', () => {

@@ -46,7 +46,7 @@ function rawSpace(trials: number, epochs: number, prune: boolean) {
     sampler: { type: 'random', seed: 3 },
     ...(prune ? { pruner: { type: 'median', warmupEpochs: 1, minTrials: 1 } } : {}),
     parameters: {
-      'optimizer.lr': { type: 'loguniform', low: 0.0005, high: 0.05 },
+      'optimiser.lr': { type: 'loguniform', low: 0.0005, high: 0.05 },
       hidden: { type: 'categorical', choices: [[16], [12]] },
     },
   };

@@ -19,7 +19,7 @@ objective: {metric: validationAccuracy, direction: maximize}
 budget: {trials: 4, epochs: 2}
 sampler: {type: grid}
 parameters:
-  optimizer.lr: {type: categorical, choices: [0.001, 0.004]}
+  optimiser.lr: {type: categorical, choices: [0.001, 0.004]}
   loss.xi: {type: categorical, choices: [1, 1.5]}
 `;
 
@@ -31,16 +31,16 @@ describe('sweep through the CLI', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('4/4 trials: 4 complete');
     // Each trial's start and end, by a named worker (host:pid), prefixed with the child's index.
-    const starts = run.stderr.match(/^\[worker [01]\] trial [0-3] started by \S+:\d+: optimizer\.lr 0\.00[14]\d*, loss\.xi 1(\.5)?$/gm) ?? [];
+    const starts = run.stderr.match(/^\[worker [01]\] trial [0-3] started by \S+:\d+: optimiser\.lr 0\.00[14]\d*, loss\.xi 1(\.5)?$/gm) ?? [];
     expect(starts, run.stderr).toHaveLength(4);
     expect(run.stderr.match(/^\[worker [01]\] trial [0-3] complete \(\S+:\d+, 2 epochs\): validationAccuracy 0\.\d+$/gm) ?? [], run.stderr).toHaveLength(4);
     await runCliOk(['sweep', 'export', '--study', 'study.db', '--out', 'out'], dir);
     const csv = Papa.parse<Record<string, string>>(readFileSync(join(dir, 'out/trials.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
     // the grid: every combination exactly once (hand count: 2 x 2)
-    expect(new Set(csv.map((r) => `${r['optimizer.lr']}/${r['loss.xi']}`)).size).toBe(4);
+    expect(new Set(csv.map((r) => `${r['optimiser.lr']}/${r['loss.xi']}`)).size).toBe(4);
     const best = JSON.parse(readFileSync(join(dir, 'out/best-config.json'), 'utf8'));
     const bestRow = csv.reduce((a, r) => (Number(r.value) > Number(a.value) ? r : a));
-    expect(best.optimizer.lr).toBe(Number(bestRow['optimizer.lr']));
+    expect(best.optimiser.lr).toBe(Number(bestRow['optimiser.lr']));
     expect(best.epochs).toBe(2);
     for (const f of ['history.svg', 'parallel-coordinates.svg', 'importance.svg']) {
       const svg = readFileSync(join(dir, 'out', f), 'utf8');

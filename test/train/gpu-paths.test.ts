@@ -73,7 +73,7 @@ describe('GPU paths forced on the host backends give the same numbers', () => {
   const base = { hidden: [20], epochs: 2, batch: 16, evalBatch: 32 };
   const CONFIGS: TrainConfig[] = [
     resolveConfig('twin', [base, { seed: 1 }], 'A'),
-    resolveConfig('twin', [base, { seed: 2, encoding: { tMin: 0 }, optimizer: { lr: 0.003 } }], 'B (its own encoding)'),
+    resolveConfig('twin', [base, { seed: 2, encoding: { tMin: 0 }, optimiser: { lr: 0.003 } }], 'B (its own encoding)'),
     resolveConfig('twin', [base, { seed: 3, quant: { type: 'int8', clipPercentile: 99 } }], 'C (quantised)'),
   ];
   const withoutSeconds = (h: EpochMetrics[]) => h.map(({ trainSeconds: _t, evalSeconds: _e, ...rest }) => rest);

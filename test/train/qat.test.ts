@@ -75,7 +75,7 @@ describe('quantisation-aware training (library)', () => {
       ...base,
       epochs: 1,
       batch: 120,
-      optimizer: { ...base.optimizer, type: 'sgd', lr: 1, momentum: 0, weightDecay: 0 },
+      optimiser: { ...base.optimiser, type: 'sgd', lr: 1, momentum: 0, weightDecay: 0 },
       quant,
     };
     const result = await train({ config, data, backend: 'wasm', init: { path: initPath, model: floatModel } });

@@ -21,10 +21,10 @@ const data = { train: join(dir, 'train.csv'), validation: join(dir, 'val.csv'), 
 
 const base = { hidden: [30], epochs: 3, batch: 10, evalBatch: 20 };
 const CONFIGS: TrainConfig[] = [
-  resolveConfig('twin', [base, { seed: 1, optimizer: { lr: 0.002 } }], 'A'),
-  resolveConfig('twin', [base, { seed: 2, optimizer: { lr: 0.004, weightDecay: 0 }, loss: { xi: 1, alpha: 0.02, tau1: 50 }, init: { hidden: { mu: 4, sigma: 3 } }, encoding: { tMin: 0 } }], 'B'),
-  resolveConfig('twin', [base, { seed: 3, optimizer: { lr: 0.001, beta1: 0.8 }, quant: { type: 'int8', clipPercentile: 99 } }], 'C'),
-  resolveConfig('twin', [base, { seed: 4, optimizer: { lr: 0.003 }, loss: { xi: 2 } }], 'D (joins after epoch 1)'),
+  resolveConfig('twin', [base, { seed: 1, optimiser: { lr: 0.002 } }], 'A'),
+  resolveConfig('twin', [base, { seed: 2, optimiser: { lr: 0.004, weightDecay: 0 }, loss: { xi: 1, alpha: 0.02, tau1: 50 }, init: { hidden: { mu: 4, sigma: 3 } }, encoding: { tMin: 0 } }], 'B'),
+  resolveConfig('twin', [base, { seed: 3, optimiser: { lr: 0.001, beta1: 0.8 }, quant: { type: 'int8', clipPercentile: 99 } }], 'C'),
+  resolveConfig('twin', [base, { seed: 4, optimiser: { lr: 0.003 }, loss: { xi: 2 } }], 'D (joins after epoch 1)'),
 ];
 /** Trial B stops after its first epoch (as a pruned sweep trial). */
 const stopsEarly = (config: TrainConfig) => (m: EpochMetrics) => config === CONFIGS[1] && m.epoch === 1;

@@ -12,7 +12,7 @@ import { encodeSet, runBatch } from '../../src/train/batch-runner.js';
 import { loadDataset } from '../../src/data/sources.js';
 import { initModel } from '../../src/model/init.js';
 import { networkFromModel } from '../../src/engine/model-network.js';
-import { scheduledLr } from '../../src/train/optimizer.js';
+import { scheduledLr } from '../../src/train/optimiser.js';
 
 describe('trainer (library)', () => {
   const dir = mkdtempSync(join(tmpdir(), 's2prop-trainer-'));
@@ -77,7 +77,7 @@ describe('trainer (library)', () => {
   });
 
   it('smooth decay gives lr * gamma after one epoch of batches (hand calculation)', () => {
-    const opt = presetConfig('twin').optimizer;
+    const opt = presetConfig('twin').optimiser;
     expect(scheduledLr(opt, 0, 228)).toBe(opt.lr);
     expect(scheduledLr(opt, 228, 228)).toBeCloseTo(opt.lr * 0.95, 15);
     expect(scheduledLr(opt, 114, 228)).toBeCloseTo(opt.lr * Math.sqrt(0.95), 15);

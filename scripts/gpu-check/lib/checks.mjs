@@ -17,7 +17,7 @@ const { presetConfig } = await dist('model/train-config.js');
 const { initModel } = await dist('model/init.js');
 const { neuronConstants } = await dist('model/neuron.js');
 const { forward, ttfsLoss, stackedTtfsLoss, backward, disposeTrace } = await dist('engine/network.js');
-const { Optimizer } = await dist('train/optimizer.js');
+const { Optimiser } = await dist('train/optimiser.js');
 const { encodeSet, predict } = await dist('train/batch-runner.js');
 const { batchRaster } = await dist('data/encoding.js');
 const { epochOrder } = await dist('data/epoch-order.js');
@@ -292,8 +292,8 @@ export async function checkGradients(network, { reference = 'wasm', candidate = 
 
 /**
  * Stacked trials against the same trials alone, on one backend (the candidate): K twin networks (seeds
- * 0..K-1, each its own batch) as one stacked forward / loss / backward / Optimizer update, and
- * each alone (2-D weights, ttfsLoss, backward; a one-trial Optimizer). Everything must be equal
+ * 0..K-1, each its own batch) as one stacked forward / loss / backward / Optimiser update, and
+ * each alone (2-D weights, ttfsLoss, backward; a one-trial Optimiser). Everything must be equal
  * bit for bit: spikes, first spikes, loss terms, gradients and the updated weights.
  */
 export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin' } = {}) {
@@ -305,7 +305,7 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
   const { xi, alpha, tau1 } = config.loss;
   const loss = { xi, a: alpha, tau1 };
   const constants = neuronConstants(config.neuron);
-  const opt = () => ({ ...config.optimizer });
+  const opt = () => ({ ...config.optimiser });
   await switchTo(backend);
 
   // Stacked.
@@ -336,8 +336,8 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
     terms: await sl.terms.data(),
     grads: await Promise.all(sg.map((g) => g.data())),
   };
-  const sopt = new Optimizer(config.optimizer.type, shapes, trials.map(opt));
-  sopt.apply(stackedNet.weights, sg, trials.map(() => config.optimizer.lr));
+  const sopt = new Optimiser(config.optimiser.type, shapes, trials.map(opt));
+  sopt.apply(stackedNet.weights, sg, trials.map(() => config.optimiser.lr));
   stacked.residency.updated = residency(stackedNet.weights[0]);
   stacked.updated = await Promise.all(stackedNet.weights.map((w) => w.data()));
   disposeTrace(trace);
@@ -368,8 +368,8 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
     // One-trial update with 3-D weights [1, Nin, N].
     const w3 = net.weights.map((w) => tf.reshape(w, [1, ...w.shape]));
     const g3 = g.map((x) => tf.reshape(x, [1, ...x.shape]));
-    const o1 = new Optimizer(config.optimizer.type, shapes, [opt()]);
-    o1.apply(w3, g3, [config.optimizer.lr]);
+    const o1 = new Optimiser(config.optimiser.type, shapes, [opt()]);
+    o1.apply(w3, g3, [config.optimiser.lr]);
     const updated = await Promise.all(w3.map((w) => w.data()));
     updated.forEach((x, l) => (diffs.updatedMaxAbsDiff = Math.max(diffs.updatedMaxAbsDiff, maxAbsDiff(x, stacked.updated[l].subarray(k * x.length, (k + 1) * x.length)))));
     disposeTrace(tr);

@@ -203,7 +203,7 @@ export async function chipTrain(opts: ChipTrainOptions): Promise<ChipTrainResult
     seed: opts.seed,
     batch,
     epochs: opts.epochs,
-    schedule: t.optimizer,
+    schedule: t.optimiser,
     count: opts.train.count,
     ...(opts.samplesPerEpoch !== undefined ? { samples: opts.samplesPerEpoch } : {}),
     ...(ckpt ? { resume: { epochsDone: ckpt.epochsDone, history: ckpt.history, best: ckpt.best } } : {}),

@@ -13,7 +13,7 @@ import type { TtfsLoss, TtfsLossAttrs } from '../ttfs-loss-kernel.js';
  * - softmax exponents -(t_n - t_min)/xi, one rounding each, so the earliest neurons get exactly 1;
  * - CE = (t_c - t_min)/xi + log1p(sum - 1), where sum - 1 is summed without the ones (small CE keeps
  *   its digits instead of vanishing in 1 + tiny);
- * - R = a * expm1(t_c / tau1);
+ * - R = alpha * expm1(t_c / tau1) (the loss's alpha);
  * - log1p and expm1 built from log and exp (Kahan's formulas below): backends differ in these two ops
  *   (the wasm backend's log1p is log(1 + x) in float32, which loses the small CE again).
  * - the label's 1 - p_c as (sum of the other exponentials) / sum, not as a difference near 1.
@@ -47,12 +47,12 @@ export function ttfsLossOps([s, labels]: tf.Tensor[], attrs: TtfsLossAttrs): tf.
     const ce = tf.add(tf.div(tf.sub(tc, tMin), xi), log1p(sumMinusOne));
     const tcOverTau = tf.div(tc, perSample((l) => l.tau1));
     const expTc = tf.exp(tcOverTau);
-    const reg = tf.mul(perSample((l) => l.a), expm1(tcOverTau, expTc));
+    const reg = tf.mul(perSample((l) => l.alpha), expm1(tcOverTau, expTc));
     const terms = tf.concat([ce, reg], 1);
-    // dL/dt_n = ((1[n = c] - p_n) / xi + 1[n = c] * (a / tau1) * exp(t_c / tau1)) / batchSize
+    // dL/dt_n = ((1[n = c] - p_n) / xi + 1[n = c] * (alpha / tau1) * exp(t_c / tau1)) / batchSize
     const oneMinusPc = tf.div(tf.sum(tf.where(isLabel, zero, ez), 1, true), sum);
     const ceGrad = tf.div(tf.where(isLabel, tf.broadcastTo(oneMinusPc, [B, N]), tf.neg(p)), xi);
-    const regGrad = tf.mul(perSample((l) => l.a / l.tau1), expTc); // [B, 1]
+    const regGrad = tf.mul(perSample((l) => l.alpha / l.tau1), expTc); // [B, 1]
     const grad = tf.div(tf.add(ceGrad, tf.where(isLabel, tf.broadcastTo(regGrad, [B, N]), zero)), batchSize);
     // Placed at step t_n; never at step T-1 (the mask's last step index is -1) nor when silent (t_n = T).
     const placeIndex = tf.reshape(tf.concat([tf.range(0, T - 1, 1, 'float32'), tf.tensor1d([-1])]), [1, T, 1]);

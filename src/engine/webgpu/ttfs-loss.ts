@@ -26,7 +26,7 @@ ${entry(`
   let b = t;
   let k = (u.base + b) / u.perTrial;
   let xi = losses[3u * k];
-  let a = losses[3u * k + 1u];
+  let alpha = losses[3u * k + 1u];
   let tau1 = losses[3u * k + 2u];
   var zMax = -3.0e38;
   for (var n = 0u; n < N; n++) {
@@ -43,14 +43,14 @@ ${entry(`
   let tc = f32(first[b * N + c]);
   let expTc = exp(tc / tau1);
   terms[2u * b] = tc / xi + zMax + log(sum);
-  terms[2u * b + 1u] = a * (expTc - 1.0);
+  terms[2u * b + 1u] = alpha * (expTc - 1.0);
   for (var o = b * T * N; o < (b + 1u) * T * N; o++) { e[o] = 0.0; }
   for (var n = 0u; n < N; n++) {
     let tn = u32(first[b * N + n]);
     if (tn + 1u >= T) { continue; }
     let p = exp(-f32(tn) / xi - zMax) / sum;
     let isLabel = select(0.0, 1.0, n == c);
-    e[(b * T + tn) * N + n] = ((isLabel - p) / xi + isLabel * (a / tau1) * expTc) / u.batchSize;
+    e[(b * T + tn) * N + n] = ((isLabel - p) / xi + isLabel * (alpha / tau1) * expTc) / u.batchSize;
   }`)}`,
 };
 
@@ -61,7 +61,7 @@ export function ttfsLossGpu(backend: WebGpuBackendLike, [s, labels]: tf.TensorIn
   const first = emptyTensor(backend, [B, N], 'int32');
   const terms = emptyTensor(backend, [B, 2], 'float32');
   const e = emptyTensor(backend, [B, T, N], 'float32');
-  const params = paramTensor(backend, losses.flatMap((l) => [l.xi, l.a, l.tau1]));
+  const params = paramTensor(backend, losses.flatMap((l) => [l.xi, l.alpha, l.tau1]));
   dispatchOverSamples(
     backend,
     LOSS,

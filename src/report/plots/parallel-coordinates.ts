@@ -40,7 +40,7 @@ function parameterAxis(name: string, spec: ParamSpec): Axis {
   return { name, lo: spec.low, hi: spec.high, ticks: values.map((v): [number, string] => [v, short(v)]), value };
 }
 
-/** `text` cut to about `width` pixels, keeping its start and end ("optimizer…tMin"). */
+/** `text` cut to about `width` pixels, keeping its start and end ("optimiser…tMin"). */
 function fit(text: string, width: number): string {
   if (textWidth(text) <= width) return text;
   const keep = Math.max(2, Math.floor(width / (0.6 * 11)) - 1);

@@ -3,14 +3,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { inFile } from '../../errors.js';
 import { formatPath, parseWith, readTextFile } from '../../formats/validate.js';
-import { PRESETS, TrainConfigSchema, mergeSettings, resolveConfig, type TrainConfig } from '../../model/train-config.js';
+import { currentSettingName, PRESETS, TrainConfigSchema, mergeSettings, resolveConfig, type TrainConfig } from '../../model/train-config.js';
 import { gridSize } from '../sampler/grid.js';
 import type { ParamSpec, Params } from '../types.js';
 
 /**
  * The search space file (format `s2prop-space`, version 1, YAML or JSON): the training config the
  * parameters override, the objective, the budget, the sampler, the pruner and the parameters, each named
- * by the dotted path of the setting it overrides (`optimizer.lr`).
+ * by the dotted path of the setting it overrides (`optimiser.lr`).
  */
 
 const finite = z.number().finite();
@@ -146,7 +146,7 @@ export const SearchSpaceSchema = z
     const names = Object.keys(s.parameters);
     if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['parameters'], message: 'expected at least one parameter' });
     for (const a of names) {
-      if (!PARAM_NAME.test(a)) ctx.addIssue({ code: 'custom', path: ['parameters', a], message: 'is not a setting name, expected a dotted path such as optimizer.lr' });
+      if (!PARAM_NAME.test(a)) ctx.addIssue({ code: 'custom', path: ['parameters', a], message: 'is not a setting name, expected a dotted path such as optimiser.lr' });
       const inside = names.find((b) => b.startsWith(`${a}.`));
       if (inside) ctx.addIssue({ code: 'custom', path: ['parameters', a], message: `overlaps ${inside}, expected each setting in one parameter only` });
     }
@@ -175,11 +175,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `{'optimizer.lr': 0.003, hidden: [60]}` -> `{optimizer: {lr: 0.003}, hidden: [60]}`, to merge onto the base config. */
+/** `{'optimiser.lr': 0.003, hidden: [60]}` -> `{optimiser: {lr: 0.003}, hidden: [60]}`, to merge onto the base config. */
 export function paramsToSettings(params: Params): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(params)) {
-    const keys = name.split('.');
+    const keys = currentSettingName(name).split('.');
     let node = out;
     for (const key of keys.slice(0, -1)) {
       if (!Object.hasOwn(node, key)) Object.defineProperty(node, key, { value: {}, enumerable: true, writable: true, configurable: true });
@@ -225,7 +225,7 @@ function checkParameters(space: SearchSpace, base: TrainConfig, fileName: string
   for (const [name, spec] of Object.entries(space.parameters)) {
     const where = `parameters.${name}`;
     let node: unknown = base;
-    const keys = name.split('.');
+    const keys = currentSettingName(name).split('.');
     keys.forEach((key, i) => {
       if (!isPlainObject(node) || !Object.hasOwn(node, key)) {
         const parent = keys.slice(0, i).join('.') || 'the training config';

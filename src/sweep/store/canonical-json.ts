@@ -21,7 +21,7 @@ function sortKeys(value: unknown): unknown {
 
 /**
  * The first difference between `stored` and `given` as a short phrase, e.g.
- * `space["optimizer.lr"].high is 0.1 in the store, 0.2 here`; null when they are canonically equal.
+ * `space["optimiser.lr"].high is 0.1 in the store, 0.2 here`; null when they are canonically equal.
  */
 export function describeDifference(stored: unknown, given: unknown, path = 'space'): string | null {
   if (canonicalJson(stored) === canonicalJson(given)) return null;

@@ -6,7 +6,7 @@ import { trial } from './helpers.js';
 import { spaceWith } from './space.js';
 
 const PARAMETERS = {
-  'optimizer.lr': { type: 'loguniform', low: 0.0005, high: 0.01 },
+  'optimiser.lr': { type: 'loguniform', low: 0.0005, high: 0.01 },
   'loss.xi': { type: 'uniform', low: 0.5, high: 2 },
   hidden: { type: 'categorical', choices: [[60], [120], [200]] },
   batch: { type: 'int', low: 16, high: 64, step: 8 },
@@ -40,7 +40,7 @@ describe('random sampler', () => {
     const batches = new Set<number>();
     for (let n = 0; n < 2000; n++) {
       const p = randomParams(space.parameters, 7, n);
-      const lr = p['optimizer.lr'] as number, xi = p['loss.xi'] as number, batch = p.batch as number;
+      const lr = p['optimiser.lr'] as number, xi = p['loss.xi'] as number, batch = p.batch as number;
       expect(lr >= 0.0005 && lr <= 0.01, `seed 7 trial ${n}: lr ${lr}`).toBe(true);
       expect(xi >= 0.5 && xi <= 2, `seed 7 trial ${n}: xi ${xi}`).toBe(true);
       expect(Number.isInteger(batch) && (batch - 16) % 8 === 0 && batch >= 16 && batch <= 64, `trial ${n}: batch ${batch}`).toBe(true);
@@ -54,11 +54,11 @@ describe('random sampler', () => {
 
   it('log-uniform is uniform in log space: 4000 draws over 1e-4..1 fall evenly in the 4 decades (chi-square, 3 dof, p = 0.001 bound 16.27)', () => {
     const seed = 12345;
-    const params = spaceWith({ 'optimizer.lr': { type: 'loguniform', low: 1e-4, high: 1 } }, { type: 'random', seed }).parameters;
+    const params = spaceWith({ 'optimiser.lr': { type: 'loguniform', low: 1e-4, high: 1 } }, { type: 'random', seed }).parameters;
     const counts = [0, 0, 0, 0];
     const n = 4000;
     for (let i = 0; i < n; i++) {
-      const lr = randomParams(params, seed, i)['optimizer.lr'] as number;
+      const lr = randomParams(params, seed, i)['optimiser.lr'] as number;
       counts[Math.min(3, Math.floor(Math.log10(lr) + 4))]++;
     }
     const chi2 = counts.reduce((s, c) => s + (c - n / 4) ** 2 / (n / 4), 0);

@@ -65,7 +65,7 @@ describe('TPE sampler', () => {
   it('handles categorical, int and loguniform without leaving bounds, and finds the best category (seed 11)', () => {
     const space = spaceWith(
       {
-        'optimizer.lr': { type: 'loguniform', low: 0.0005, high: 0.01 },
+        'optimiser.lr': { type: 'loguniform', low: 0.0005, high: 0.01 },
         hidden: { type: 'categorical', choices: [[60], [120], [200]] },
         batch: { type: 'int', low: 16, high: 64, step: 8 },
         'loss.xi': { type: 'uniform', low: 0.5, high: 2 },
@@ -75,10 +75,10 @@ describe('TPE sampler', () => {
       60,
     );
     const f = (p: Params) =>
-      -((Math.log10(p['optimizer.lr'] as number) + 2.5) ** 2) - ((p.batch as number) - 24) ** 2 / 400 - (JSON.stringify(p.hidden) === '[200]' ? 0 : 1);
+      -((Math.log10(p['optimiser.lr'] as number) + 2.5) ** 2) - ((p.batch as number) - 24) ** 2 / 400 - (JSON.stringify(p.hidden) === '[200]' ? 0 : 1);
     const trials = runStudy(makeSampler(space), f, 60);
     for (const t of trials) {
-      const lr = t.params['optimizer.lr'] as number, batch = t.params.batch as number, xi = t.params['loss.xi'] as number;
+      const lr = t.params['optimiser.lr'] as number, batch = t.params.batch as number, xi = t.params['loss.xi'] as number;
       expect(lr >= 0.0005 && lr <= 0.01, `trial ${t.number}: lr ${lr}`).toBe(true);
       expect(xi >= 0.5 && xi <= 2, `trial ${t.number}: xi ${xi}`).toBe(true);
       expect(Number.isInteger(batch) && batch >= 16 && batch <= 64 && (batch - 16) % 8 === 0, `trial ${t.number}: batch ${batch}`).toBe(true);

@@ -14,7 +14,7 @@ budget: {trials: 50, epochs: 40, seconds: 3600}
 sampler: {type: tpe, seed: 0, startupTrials: 10}
 pruner: {type: median, warmupEpochs: 5, minTrials: 5}
 parameters:
-  optimizer.lr: {type: loguniform, low: 0.0005, high: 0.01}
+  optimiser.lr: {type: loguniform, low: 0.0005, high: 0.01}
   loss.xi: {type: uniform, low: 0.5, high: 2}
   hidden: {type: categorical, choices: [[60], [120], [200]]}
   batch: {type: int, low: 16, high: 64, step: 8}
@@ -31,7 +31,7 @@ function example(): Record<string, any> {
     sampler: { type: 'tpe', seed: 0, startupTrials: 10 },
     pruner: { type: 'median', warmupEpochs: 5, minTrials: 5 },
     parameters: {
-      'optimizer.lr': { type: 'loguniform', low: 0.0005, high: 0.01 },
+      'optimiser.lr': { type: 'loguniform', low: 0.0005, high: 0.01 },
       'loss.xi': { type: 'uniform', low: 0.5, high: 2 },
       hidden: { type: 'categorical', choices: [[60], [120], [200]] },
       batch: { type: 'int', low: 16, high: 64, step: 8 },
@@ -65,7 +65,7 @@ describe('space file', () => {
     expect(space.budget).toEqual({ trials: 50, epochs: 40, seconds: 3600 });
     expect(space.sampler).toEqual({ type: 'tpe', seed: 0, startupTrials: 10, nCandidates: 24 });
     expect(space.pruner).toEqual({ type: 'median', warmupEpochs: 5, minTrials: 5 });
-    expect(Object.keys(space.parameters)).toEqual(['optimizer.lr', 'loss.xi', 'hidden', 'batch', 'steps']);
+    expect(Object.keys(space.parameters)).toEqual(['optimiser.lr', 'loss.xi', 'hidden', 'batch', 'steps']);
     expect(space.parameters.hidden).toEqual({ type: 'categorical', choices: [[60], [120], [200]] });
   });
 
@@ -89,7 +89,7 @@ describe('space file', () => {
     const d = example();
     d.pruner = { type: 'asha', minEpochs: 2 };
     d.sampler = { type: 'grid' };
-    delete d.parameters['optimizer.lr'];
+    delete d.parameters['optimiser.lr'];
     delete d.parameters['loss.xi'];
     d.budget.trials = 21; // 3 hidden x 7 batch
     const space = parseSpace(d, 'space.yaml');
@@ -116,7 +116,7 @@ describe('space file', () => {
     ['missing objective', (d) => delete d.objective, 'space.yaml: objective is missing'],
     ['unknown key', (d) => (d.budget.minutes = 5), 'space.yaml: budget.minutes: unknown key'],
     ['unknown preset', (d) => (d.base.preset = 'fast'), 'space.yaml: base.preset: expected one of twin, exact'],
-    ['bad base settings', (d) => (d.base.settings = { optimizer: { lrr: 1 } }), 'space.yaml: base.settings: optimizer.lrr: unknown key'],
+    ['bad base settings', (d) => (d.base.settings = { optimiser: { lrr: 1 } }), 'space.yaml: base.settings: optimiser.lrr: unknown key'],
     ['direction against metric', (d) => (d.objective.direction = 'minimize'), 'space.yaml: objective.direction is minimize, expected maximize for validationAccuracy'],
     ['seeds 0', (d) => (d.objective.seeds = 0), 'space.yaml: objective.seeds: expected at least 1 seed per trial'],
     ['seeds not an integer', (d) => (d.objective.seeds = 2.5), 'space.yaml: objective.seeds: expected int'],
@@ -128,26 +128,26 @@ describe('space file', () => {
     ['unknown parameter type', (d) => (d.parameters['loss.xi'].type = 'normal'), 'space.yaml: parameters.loss.xi.type: expected one of uniform, loguniform, int, categorical, fixed'],
     ['low = high', (d) => (d.parameters['loss.xi'].low = 2), 'space.yaml: parameters.loss.xi.high is 2, expected more than low = 2'],
     ['low > high (int)', (d) => (d.parameters.batch.low = 72), 'space.yaml: parameters.batch.high is 64, expected more than low = 72'],
-    ['loguniform low 0', (d) => (d.parameters['optimizer.lr'].low = 0), 'space.yaml: parameters.optimizer.lr.low: expected a number > 0'],
+    ['loguniform low 0', (d) => (d.parameters['optimiser.lr'].low = 0), 'space.yaml: parameters.optimiser.lr.low: expected a number > 0'],
     ['int bound not integer', (d) => (d.parameters.batch.low = 16.5), 'space.yaml: parameters.batch.low: expected int'],
     ['int high off the step', (d) => (d.parameters.batch.high = 60), 'space.yaml: parameters.batch.high is 60, expected low + a multiple of step'],
     ['no choices', (d) => (d.parameters.hidden.choices = []), 'space.yaml: parameters.hidden.choices: expected at least one choice'],
     ['repeated choice', (d) => (d.parameters.hidden.choices = [[60], [60]]), 'space.yaml: parameters.hidden.choices[1]: [60] appears twice'],
     ['fixed without value', (d) => (d.parameters.steps = { type: 'fixed' }), 'space.yaml: parameters.steps.value is missing'],
-    ['grid with loguniform', (d) => (d.sampler = { type: 'grid' }), 'space.yaml: parameters.optimizer.lr.type is loguniform, which a grid cannot enumerate'],
+    ['grid with loguniform', (d) => (d.sampler = { type: 'grid' }), 'space.yaml: parameters.optimiser.lr.type is loguniform, which a grid cannot enumerate'],
     [
       'grid smaller than the trials',
       (d) => {
         d.sampler = { type: 'grid' };
-        delete d.parameters['optimizer.lr'];
+        delete d.parameters['optimiser.lr'];
         delete d.parameters['loss.xi'];
       },
       'space.yaml: budget.trials is 50, expected at most 21',
     ],
     ['no parameters', (d) => (d.parameters = {}), 'space.yaml: parameters: expected at least one parameter'],
-    ['malformed name', (d) => (d.parameters['optimizer..lr'] = { type: 'fixed', value: 1 }), 'space.yaml: parameters.optimizer..lr is not a setting name'],
-    ['overlapping names', (d) => (d.parameters.optimizer = { type: 'fixed', value: {} }), 'space.yaml: parameters.optimizer: overlaps optimizer.lr'],
-    ['not a setting', (d) => (d.parameters['optimizer.lrr'] = { type: 'fixed', value: 1 }), 'space.yaml: parameters.optimizer.lrr: not a setting of the training config (optimizer has type, lr,'],
+    ['malformed name', (d) => (d.parameters['optimiser..lr'] = { type: 'fixed', value: 1 }), 'space.yaml: parameters.optimiser..lr is not a setting name'],
+    ['overlapping names', (d) => (d.parameters.optimiser = { type: 'fixed', value: {} }), 'space.yaml: parameters.optimiser: overlaps optimiser.lr'],
+    ['not a setting', (d) => (d.parameters['optimiser.lrr'] = { type: 'fixed', value: 1 }), 'space.yaml: parameters.optimiser.lrr: not a setting of the training config (optimiser has type, lr,'],
     ['value of the wrong type', (d) => (d.parameters.steps.value = 'many'), 'space.yaml: parameters.steps: the value "many" does not fit the training config'],
     ['uniform over an integer setting', (d) => (d.parameters.batch = { type: 'uniform', low: 16, high: 64 }), 'space.yaml: parameters.batch: the value 34.33'],
   ];
@@ -182,8 +182,8 @@ describe('space file', () => {
 
 describe('paramsToSettings', () => {
   it('turns dotted names into nested objects (hand-written expectation)', () => {
-    expect(paramsToSettings({ 'optimizer.lr': 0.003, 'optimizer.beta1': 0.8, 'loss.xi': 1, hidden: [60], steps: 27 })).toEqual({
-      optimizer: { lr: 0.003, beta1: 0.8 },
+    expect(paramsToSettings({ 'optimiser.lr': 0.003, 'optimiser.beta1': 0.8, 'loss.xi': 1, hidden: [60], steps: 27 })).toEqual({
+      optimiser: { lr: 0.003, beta1: 0.8 },
       loss: { xi: 1 },
       hidden: [60],
       steps: 27,
@@ -192,9 +192,9 @@ describe('paramsToSettings', () => {
   });
 
   it('merged onto the preset, overrides just those settings and keeps the others', () => {
-    const merged = TrainConfigSchema.parse(mergeSettings(presetConfig('twin'), paramsToSettings({ 'optimizer.lr': 0.004, hidden: [200] })));
+    const merged = TrainConfigSchema.parse(mergeSettings(presetConfig('twin'), paramsToSettings({ 'optimiser.lr': 0.004, hidden: [200] })));
     const twin = presetConfig('twin');
-    expect(merged.optimizer).toEqual({ ...twin.optimizer, lr: 0.004 });
+    expect(merged.optimiser).toEqual({ ...twin.optimiser, lr: 0.004 });
     expect(merged.hidden).toEqual([200]);
     expect(merged.loss).toEqual(twin.loss);
   });

@@ -46,7 +46,7 @@ const tmp = mkdtempSync(join(tmpdir(), 's2prop-store-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const SPACE = {
-  'optimizer.lr': { type: 'loguniform', low: 1e-4, high: 1e-1 },
+  'optimiser.lr': { type: 'loguniform', low: 1e-4, high: 1e-1 },
   'model.hidden': { type: 'int', low: 50, high: 400, step: 50 },
   'neuron.tauMem': { type: 'categorical', choices: [10, 20, [5, 10]] },
 };
@@ -132,11 +132,11 @@ function storeSuite(backend: Backend): void {
     const seen: number[][] = [];
     const propose = (trials: Trial[]): Params => {
       seen.push(trials.map((t) => t.number));
-      return { 'optimizer.lr': 0.01 * (trials.length + 1) };
+      return { 'optimiser.lr': 0.01 * (trials.length + 1) };
     };
     const opts = { worker: 'w1', staleAfterMs: 60_000, maxTrials: 3, propose };
     const t0 = await store.claim(opts);
-    expect(t0).toMatchObject({ number: 0, state: 'running', worker: 'w1', params: { 'optimizer.lr': 0.01 }, value: null, intermediate: [], attrs: {} });
+    expect(t0).toMatchObject({ number: 0, state: 'running', worker: 'w1', params: { 'optimiser.lr': 0.01 }, value: null, intermediate: [], attrs: {} });
     expect(await store.finish(0, 'w1', 'complete', 0.9, {})).toBe(true);
     const t1 = await store.claim(opts);
     const t2 = await store.claim(opts);
@@ -145,7 +145,7 @@ function storeSuite(backend: Backend): void {
     // propose saw the trials so far, including their state: trial 0 was complete when trial 1 was proposed.
     expect(seen).toEqual([[], [0], [0, 1]]);
     const trials = await store.trials();
-    expect(trials.map((t) => [t.number, t.state, t.params['optimizer.lr']])).toEqual([
+    expect(trials.map((t) => [t.number, t.state, t.params['optimiser.lr']])).toEqual([
       [0, 'complete', 0.01],
       [1, 'running', 0.02],
       [2, 'running', 0.03],
@@ -230,12 +230,12 @@ function storeSuite(backend: Backend): void {
     expect(await first.space()).toEqual(SPACE);
     const reordered = Object.fromEntries(Object.entries(SPACE).reverse());
     await openNew(study, reordered);
-    const changed = { ...SPACE, 'optimizer.lr': { type: 'loguniform', low: 1e-4, high: 0.5 } };
+    const changed = { ...SPACE, 'optimiser.lr': { type: 'loguniform', low: 1e-4, high: 0.5 } };
     const refused = openNew(study, changed);
     await expect(refused).rejects.toBeInstanceOf(UserError);
     const message = (await refused.catch((e: Error) => e)) as Error;
     expect(message.message).toContain(study);
-    expect(message.message).toContain('space["optimizer.lr"].high is 0.1 in the store, 0.5 here');
+    expect(message.message).toContain('space["optimiser.lr"].high is 0.1 in the store, 0.5 here');
     expect(message.message).not.toContain('\n');
   });
 
@@ -246,7 +246,7 @@ function storeSuite(backend: Backend): void {
 
   it('trials() round-trips params, intermediate values, attrs and times', async () => {
     const store = await openNew(newStudy('roundtrip'));
-    const params = { 'optimizer.lr': 0.1 + 0.2, 'model.hidden': 150, 'neuron.tauMem': [5, 10], flag: true, name: 'élan "quoted"', nested: { a: [1, { b: null }] } };
+    const params = { 'optimiser.lr': 0.1 + 0.2, 'model.hidden': 150, 'neuron.tauMem': [5, 10], flag: true, name: 'élan "quoted"', nested: { a: [1, { b: null }] } };
     const before = Date.now();
     await store.claim({ worker: 'w', staleAfterMs: 60_000, maxTrials: 5, propose: () => params });
     expect(await store.report(0, 'w', 1, 1 / 3)).toBe(true);

@@ -10,8 +10,8 @@ import { fround, idle, Memory, type Program, type Send } from './program.js';
  * spike step of each output neuron (a spike received at tick t was fired at step t-1). At tick T, with the
  * label and batch size B the host wrote into its control region, in float32 in this order:
  *   z_n = -t_n / xi,  zMax = max z,  q_n = expf(z_n - zMax),  S = sum q (ascending n),  p_n = q_n / S
- *   CE = (t_c / xi + zMax) + logf(S),  E = expf(t_c / tau1),  R = a * (E - 1)
- *   e_n = (((delta_nc - p_n) / xi) + delta_nc * ((a / tau1) * E)) / B      (none when t_n >= T-1)
+ *   CE = (t_c / xi + zMax) + logf(S),  E = expf(t_c / tau1),  R = alpha * (E - 1)  (the loss's alpha)
+ *   e_n = (((delta_nc - p_n) / xi) + delta_nc * ((alpha / tau1) * E)) / B      (none when t_n >= T-1)
  * and sends e_n as an error packet at tick 2T - t_n - 1, so that it arrives when the output layer's
  * backward pass reaches step t_n - 1, the step that uses e[t_n]. An inactive slot (a batch's last round
  * may not fill every slot) sends nothing.
@@ -63,7 +63,7 @@ export class LossProgram implements Program {
     const { u32, f32 } = this.mem;
     const N = this.n;
     const T = this.steps;
-    const { xi, a, tau1 } = LOSS_PARAMS.decode(u32, this.mem.at('params'));
+    const { xi, alpha, tau1 } = LOSS_PARAMS.decode(u32, this.mem.at('params'));
     const { label: c, batchSize: batch } = LOSS_CONTROL.decode(u32, this.mem.at('control'));
     const first = this.mem.at('firstSpikes');
     const t = (n: number) => u32[first + n];
@@ -76,9 +76,9 @@ export class LossProgram implements Program {
       sum = fround(sum + q[n]);
     }
     const E = expf(fround(t(c) / tau1));
-    LOSS_TERMS.encode(u32, this.mem.at('lossTerms'), { ce: fround(fround(fround(t(c) / xi) + zMax) + logf(sum)), r: fround(a * fround(E - 1)) });
+    LOSS_TERMS.encode(u32, this.mem.at('lossTerms'), { ce: fround(fround(fround(t(c) / xi) + zMax) + logf(sum)), r: fround(alpha * fround(E - 1)) });
     const errors = this.mem.at('errors');
-    const regulariser = fround(fround(a / tau1) * E);
+    const regulariser = fround(fround(alpha / tau1) * E);
     for (let n = 0; n < N; n++) {
       if (t(n) >= T - 1) continue;
       const pn = fround(q[n] / sum);

@@ -4,7 +4,7 @@ import { runTypedKernel } from '../../src/engine/typed-kernel.js';
 import { flushTensor } from '../../src/engine/op-path/flush.js';
 import { FLT_MIN, flushWeights } from '../../src/numerics/flush.js';
 
-import type { OptimizerSettings, OptimizerState } from '../../src/train/optimizer.js';
+import type { OptimiserSettings, OptimiserState } from '../../src/train/optimiser.js';
 
 /**
  * The witness the optimiser's update kernel is checked against (test only): one trial's update written
@@ -16,7 +16,7 @@ import type { OptimizerSettings, OptimizerState } from '../../src/train/optimize
  * so the caller's array of weights always holds the current ones. The new weights and moments are flushed
  * to +0 where subnormal (numerics/flush.ts), and so are moments restored from a checkpoint.
  */
-export class TensorOpOptimizer {
+export class TensorOpOptimiser {
   private m: tf.Tensor2D[];
   private v: tf.Tensor2D[];
   /** FLT_MIN and zeros per layer, kept for the flush of every update. */
@@ -25,9 +25,9 @@ export class TensorOpOptimizer {
   step = 0;
 
   constructor(
-    readonly settings: OptimizerSettings,
+    readonly settings: OptimiserSettings,
     shapes: [number, number][],
-    state?: OptimizerState,
+    state?: OptimiserState,
   ) {
     const zeros = () => shapes.map((s) => tf.zeros(s) as tf.Tensor2D);
     const restore = (a: number[][][]) => flushWeights(a).map((x) => tf.tensor2d(x, undefined, 'float32'));
@@ -79,7 +79,7 @@ export class TensorOpOptimizer {
   }
 
   /** The moments for a checkpoint (read asynchronously: a GPU backend cannot read synchronously). */
-  async state(): Promise<OptimizerState> {
+  async state(): Promise<OptimiserState> {
     const read = (ts: tf.Tensor2D[]) => Promise.all(ts.map((t) => t.array()));
     return { step: this.step, m: await read(this.m), v: await read(this.v) };
   }

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
-import { Optimizer, type OptimizerSettings } from '../../src/train/optimizer.js';
-import { TensorOpOptimizer } from './tensor-op-optimizer.js';
+import { Optimiser, type OptimiserSettings } from '../../src/train/optimiser.js';
+import { TensorOpOptimiser } from './tensor-op-optimiser.js';
 
 /**
  * The optimiser (K stacked trials, one update kernel) against the tensor-op witness, one per trial: weights bit for bit equal after every update,
@@ -11,7 +11,7 @@ import { TensorOpOptimizer } from './tensor-op-optimizer.js';
  * part-way (a joined trial counts its own steps for Adam's bias corrections).
  */
 
-const ADAM: OptimizerSettings = { type: 'adam', lr: 0.0019, weightDecay: 6.5e-7, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 };
+const ADAM: OptimiserSettings = { type: 'adam', lr: 0.0019, weightDecay: 6.5e-7, gamma: 0.95, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 };
 const SHAPES: [number, number][] = [[5, 120], [120, 3]]; // the twin network
 
 function randomMatrix(rng: MT19937, [r, c]: [number, number], scale: number): number[][] {
@@ -19,8 +19,8 @@ function randomMatrix(rng: MT19937, [r, c]: [number, number], scale: number): nu
 }
 
 interface Alone {
-  settings: OptimizerSettings;
-  opt: TensorOpOptimizer;
+  settings: OptimiserSettings;
+  opt: TensorOpOptimiser;
   weights: tf.Tensor2D[];
 }
 
@@ -31,16 +31,16 @@ describe('optimiser of K trials = the tensor-op witness per trial, bit for bit',
         await useBackend(backend);
         const rng = new MT19937(21);
         const before = tf.memory().numTensors;
-        const settings: OptimizerSettings[] = [
+        const settings: OptimiserSettings[] = [
           { ...ADAM, type },
           { ...ADAM, type, lr: 0.004, weightDecay: 0, beta1: 0.8, momentum: 0.5 },
           { ...ADAM, type, lr: 0.0007, weightDecay: 1e-3, beta2: 0.99, eps: 1e-6 },
           { ...ADAM, type, lr: 0.002, weightDecay: 1e-4 },
           { ...ADAM, type, lr: 0.003 },
         ];
-        const start = (s: OptimizerSettings): Alone => ({ settings: s, opt: new TensorOpOptimizer(s, SHAPES), weights: SHAPES.map((sh) => tf.tensor2d(randomMatrix(rng, sh, 1))) });
+        const start = (s: OptimiserSettings): Alone => ({ settings: s, opt: new TensorOpOptimiser(s, SHAPES), weights: SHAPES.map((sh) => tf.tensor2d(randomMatrix(rng, sh, 1))) });
         let alone = settings.slice(0, 3).map(start);
-        const stacked = new Optimizer(type, SHAPES, settings.slice(0, 3));
+        const stacked = new Optimiser(type, SHAPES, settings.slice(0, 3));
         const stack = (a: Alone[]) => SHAPES.map((_, l) => tf.stack(a.map((x) => x.weights[l])) as tf.Tensor3D);
         let weights = stack(alone);
         for (let update = 0; update < 8; update++) {

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/engine/backend.js';
-import { Optimizer, type OptimizerSettings } from '../../src/train/optimizer.js';
+import { Optimiser, type OptimiserSettings } from '../../src/train/optimiser.js';
 
-const ADAM: OptimizerSettings = { type: 'adam', lr: 0.01, weightDecay: 0.1, gamma: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 };
+const ADAM: OptimiserSettings = { type: 'adam', lr: 0.01, weightDecay: 0.1, gamma: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.9 };
 
 /** Adam (PyTorch's formulation) by hand in float64, with L2 decay added to the gradient. */
-function adamByHand(w: number, grads: number[], s: OptimizerSettings): number {
+function adamByHand(w: number, grads: number[], s: OptimiserSettings): number {
   let m = 0;
   let v = 0;
   grads.forEach((g0, i) => {
@@ -20,7 +20,7 @@ function adamByHand(w: number, grads: number[], s: OptimizerSettings): number {
 }
 
 /** One update of a one-trial optimiser of a 1x1 weight. */
-function step(opt: Optimizer, weights: tf.Tensor3D[], g: number, lr: number): void {
+function step(opt: Optimiser, weights: tf.Tensor3D[], g: number, lr: number): void {
   const grad = tf.tensor3d([[[g]]]);
   opt.apply(weights, [grad], [lr]);
   grad.dispose();
@@ -34,10 +34,10 @@ describe('optimisers', () => {
   it('Adam with weight decay matches a float64 hand calculation, and resumes from its state', async () => {
     const grads = [0.5, -0.2, 0.3, 0.05];
     const weights = [tf.tensor3d([[[1.5]]])];
-    const opt = new Optimizer('adam', [[1, 1]], [ADAM]);
+    const opt = new Optimiser('adam', [[1, 1]], [ADAM]);
     for (const g of grads.slice(0, 2)) step(opt, weights, g, ADAM.lr);
     // Interrupt: carry the state to a new optimiser, as a checkpoint does.
-    const resumed = new Optimizer('adam', [[1, 1]]);
+    const resumed = new Optimiser('adam', [[1, 1]]);
     resumed.add([ADAM], await opt.states());
     opt.dispose();
     for (const g of grads.slice(2)) step(resumed, weights, g, ADAM.lr);
@@ -48,9 +48,9 @@ describe('optimisers', () => {
   });
 
   it('SGD with momentum: v = m v + g, W -= lr v (hand calculation)', () => {
-    const s: OptimizerSettings = { ...ADAM, type: 'sgd', weightDecay: 0, momentum: 0.5 };
+    const s: OptimiserSettings = { ...ADAM, type: 'sgd', weightDecay: 0, momentum: 0.5 };
     const weights = [tf.tensor3d([[[1]]])];
-    const opt = new Optimizer('sgd', [[1, 1]], [s]);
+    const opt = new Optimiser('sgd', [[1, 1]], [s]);
     step(opt, weights, 2, 0.1); // v = 2, W = 0.8
     step(opt, weights, 2, 0.1); // v = 3, W = 0.5
     expect(weights[0].dataSync()[0]).toBeCloseTo(0.5, 6);

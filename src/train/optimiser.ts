@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import { runTypedKernel } from '../engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../engine/update-kernel.js';
-import type { OptimizerSchema } from '../model/train-config.js';
+import type { OptimiserSchema } from '../model/train-config.js';
 import { flushWeights } from '../numerics/flush.js';
 
-export type OptimizerSettings = z.output<typeof OptimizerSchema>;
+export type OptimiserSettings = z.output<typeof OptimiserSchema>;
 
 /** One trial's optimiser state as plain arrays, for checkpoints. */
-export interface OptimizerState {
+export interface OptimiserState {
   /** Updates made so far (Adam's t). */
   step: number;
   /** Adam: first and second moments per layer; SGD: momentum buffer in `m`, `v` empty. */
@@ -27,16 +27,16 @@ export interface OptimizerState {
  * Trials may leave (`keep`) and join (`add`, with zero moments or a checkpoint's state) between updates;
  * all trials of one optimiser use the same type.
  */
-export class Optimizer {
-  private settings: OptimizerSettings[] = [];
+export class Optimiser {
+  private settings: OptimiserSettings[] = [];
   private steps: number[] = [];
   private m: tf.Tensor3D[];
   private v: tf.Tensor3D[];
 
   constructor(
-    readonly type: OptimizerSettings['type'],
+    readonly type: OptimiserSettings['type'],
     private readonly shapes: [number, number][],
-    settings: OptimizerSettings[] = [],
+    settings: OptimiserSettings[] = [],
   ) {
     this.m = shapes.map((s) => tf.zeros([0, ...s]) as tf.Tensor3D);
     this.v = type === 'adam' ? shapes.map((s) => tf.zeros([0, ...s]) as tf.Tensor3D) : [];
@@ -51,7 +51,7 @@ export class Optimizer {
    * Append trials: with zero moments and no steps yet, or where `states[k]` is given, with that state
    * (a checkpoint's; its moments flushed as every stored moment is).
    */
-  add(settings: OptimizerSettings[], states: (OptimizerState | undefined)[] = []): void {
+  add(settings: OptimiserSettings[], states: (OptimiserState | undefined)[] = []): void {
     if (!settings.length) return;
     for (const s of settings) {
       if (s.type !== this.type) throw new Error(`a ${s.type} trial cannot join a stack of ${this.type} trials`);
@@ -131,7 +131,7 @@ export class Optimizer {
   }
 
   /** The state of every trial, for checkpoints (read asynchronously: a GPU backend cannot read synchronously). */
-  async states(): Promise<OptimizerState[]> {
+  async states(): Promise<OptimiserState[]> {
     const [m, v] = await Promise.all([Promise.all(this.m.map((t) => t.array())), Promise.all(this.v.map((t) => t.array()))]);
     return this.steps.map((step, k) => ({ step, m: m.map((layer) => layer[k]), v: v.map((layer) => layer[k]) }));
   }
@@ -142,6 +142,6 @@ export class Optimizer {
 }
 
 /** The smooth schedule: lr * gamma^(batchIndex / batchesPerEpoch), batchIndex counted from 0. */
-export function scheduledLr(settings: Pick<OptimizerSettings, 'lr' | 'gamma'>, batchIndex: number, batchesPerEpoch: number): number {
+export function scheduledLr(settings: Pick<OptimiserSettings, 'lr' | 'gamma'>, batchIndex: number, batchesPerEpoch: number): number {
   return settings.lr * settings.gamma ** (batchIndex / batchesPerEpoch);
 }
