@@ -166,7 +166,7 @@ async function child(caseId, backend) {
       return tf.tensor3d(flat, [K, sizes[l], n], 'float32');
     }),
     constants: neuronConstants(config.neuron),
-    losses: Array.from({ length: K }, () => ({ xi: config.loss.xi, a: config.loss.alpha, tau1: config.loss.tau1 })),
+    losses: Array.from({ length: K }, () => ({ xi: config.loss.xi, alpha: config.loss.alpha, tau1: config.loss.tau1 })),
   };
   layerWeights = null;
   const opt = new Optimiser(

@@ -26,7 +26,7 @@ import {
 import type { PePlacement, Placement } from './placement.js';
 import { flushSubnormal } from '../numerics/flush.js';
 import type { QuantType } from '../quant/quantise.js';
-import type { ForwardConstants } from '../model/neuron.js';
+import type { LifConstants } from '../numerics/lif.js';
 import type { LossSettings } from '../model/schema.js';
 
 /** What the images of one export are made from. */
@@ -34,7 +34,7 @@ export interface ImageSource {
   steps: number;
   encoding: { tMin: number; tMax: number; bias: boolean };
   features: number;
-  constants: ForwardConstants;
+  constants: LifConstants;
   quant: QuantType;
   /** Per layer: float32 weights (float32 export) or integer mantissas, row-major [inputs][outputs]. */
   layers: { values: ArrayLike<number>; rows: number; cols: number; exp: number }[];

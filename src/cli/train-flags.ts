@@ -14,7 +14,7 @@ import { withBackend } from './common.js';
  */
 
 /** Settings a flag may override: every key of the training config but the preset (its own flag). Nested ones with dots: `--optimiser.lr 0.003`. */
-const CONFIG_FLAGS = [...Object.keys(TrainConfigSchema.shape).filter((k) => k !== 'preset'), ...Object.keys(RENAMED_SETTINGS)];
+const CONFIG_FLAGS = [...Object.keys(TrainConfigSchema.shape).filter((k) => k !== 'preset'), ...RENAMED_SETTINGS.keys()];
 const COMMAND_FLAGS = ['preset', 'config', 'out', 'log', 'resume', 'keepCheckpoint', 'backend', 'train', 'validation', 'test', 'quiet'];
 
 export interface TrainArgs {

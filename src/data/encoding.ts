@@ -1,3 +1,4 @@
+import { roundHalfEven } from '../numerics/round.js';
 import type { Dataset } from './dataset.js';
 
 export interface LatencyEncoding {
@@ -8,12 +9,6 @@ export interface LatencyEncoding {
 }
 
 const f = Math.fround;
-
-/** Round half to even, as numpy's `round` does. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * Spike step of one feature value (docs/contract.md, "Input encoding"):

@@ -1,10 +1,7 @@
-import type { ForwardConstants } from '../model/neuron.js';
-import { FLT_MIN } from '../numerics/flush.js';
+import { lifCurrent, lifMembrane, type LifConstants } from '../numerics/lif.js';
 import { StepSpikeLists } from './spike-lists.js';
 import { trialLayout } from './trial-axis.js';
 import type { TypedKernel } from './typed-kernel.js';
-
-export type LifForwardAttrs = ForwardConstants;
 
 const fround = Math.fround;
 
@@ -19,13 +16,14 @@ const fround = Math.fround;
  * semantics: a double result of float32 +, -, *, / rounds to the correctly rounded float32). The
  * synaptic input x is summed event by event, in ascending input index, in float32 starting from zero:
  * the order a PE adds the weights of the spikes it received, sorted by key. Only inputs that spiked are
- * touched, and the loop runs neuron by neuron so that I and V stay in registers. The new I and V of every
- * step are flushed to +0 when subnormal (numerics/flush.ts); intermediate products and x are not.
+ * touched, and the loop runs neuron by neuron so that I and V stay in registers. The step itself is
+ * numerics/lif.ts, shared with calibrated rounding: the new I and V of every step are flushed to +0 when
+ * subnormal (numerics/flush.ts); intermediate products and x are not.
  *
  * This loop is the readable reference and runs on cpu and other backends; on the wasm backend the same
  * operations run as WebAssembly, four neurons per SIMD vector (wasm/lif-kernels.wat), bit for bit equal.
  */
-export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
+export const lifForwardKernel: TypedKernel<LifConstants> = {
   name: 'S2PropLifForward',
   inputNames: ['sIn', 'W'],
   outputs([sInShape, wShape]) {
@@ -59,11 +57,9 @@ export const lifForwardKernel: TypedKernel<LifForwardAttrs> = {
           let x = 0;
           for (let q = start[i - 1], end = start[i]; q < end; q++) x = fround(x + W[w0 + index[q] * N + j]);
           // I and V are flushed (|value| < FLT_MIN -> +0) as each step stores them; x is not.
-          I = fround(fround(alpha * I) + x);
-          if (Math.abs(I) < FLT_MIN) I = 0;
+          I = lifCurrent(alpha, I, x);
           // 2. V = beta*V + (1-beta)*I   (with the updated, flushed I)
-          V = fround(fround(beta * V) + fround(oneMinusBeta * I));
-          if (Math.abs(V) < FLT_MIN) V = 0;
+          V = lifMembrane(beta, oneMinusBeta, V, I);
           // 3.-5. Vpre = V; spike if V > theta (strict); keep D = I - Vpre; reset to zero.
           if (V > threshold) {
             const o = (b * T + i) * N + j;

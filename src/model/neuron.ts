@@ -1,3 +1,5 @@
+import type { LifConstants } from '../numerics/lif.js';
+
 /** LIF neuron settings as stored in the model file (times in milliseconds). */
 export interface NeuronSettings {
   dtMs: number;
@@ -11,18 +13,11 @@ export interface NeuronSettings {
  * double precision and rounded once to float32. `oneMinusAlpha` (the adjoint's `1 - alpha`) follows the
  * same rule; `eps` is the 1e-10 guard of the lamV jump, also as float32.
  */
-export interface NeuronConstants {
-  alpha: number;
-  beta: number;
-  oneMinusBeta: number;
+export interface NeuronConstants extends LifConstants {
   oneMinusAlpha: number;
-  threshold: number;
   tauSynSeconds: number;
   eps: number;
 }
-
-/** The constants of the forward recurrence (I, V, threshold), as kernels, programs and calibration take them. */
-export type ForwardConstants = Pick<NeuronConstants, 'alpha' | 'beta' | 'oneMinusBeta' | 'threshold'>;
 
 /** The constants of the adjoint recurrence and the weight gradient. */
 export type AdjointConstants = Pick<NeuronConstants, 'alpha' | 'beta' | 'oneMinusAlpha' | 'eps' | 'tauSynSeconds'>;

@@ -97,21 +97,24 @@ export type TrainConfig = z.output<typeof TrainConfigSchema>;
  * Settings renamed since files were written with them: the old name is still read (config files, flags,
  * sweep spaces, models' stored settings, checkpoints, chip configs) and means the new one. Only here.
  */
-export const RENAMED_SETTINGS: Readonly<Record<string, string>> = { optimizer: 'optimiser' };
+export const RENAMED_SETTINGS: ReadonlyMap<string, string> = new Map([['optimizer', 'optimiser']]);
 
 /** A setting's name (top-level key, or dotted path) with a renamed first key in its current name. */
 export function currentSettingName(name: string): string {
   const [first, ...rest] = name.split('.');
-  return [RENAMED_SETTINGS[first] ?? first, ...rest].join('.');
+  return [RENAMED_SETTINGS.get(first) ?? first, ...rest].join('.');
 }
 
 /** Settings (an object of any part of the config) with renamed keys in their current names (a copy). */
 export function withCurrentNames<T>(settings: T): T {
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) return settings;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(settings)) {
-    const name = RENAMED_SETTINGS[k] ?? k;
-    out[name] = name in out ? mergeSettings(v, out[name]) : v;
+  // Old names first, so that where both are given the current name's settings win.
+  const entries = Object.entries(settings).sort(([a], [b]) => Number(!RENAMED_SETTINGS.has(a)) - Number(!RENAMED_SETTINGS.has(b)));
+  for (const [k, v] of entries) {
+    const name = RENAMED_SETTINGS.get(k) ?? k;
+    const value = Object.hasOwn(out, name) ? mergeSettings(out[name], v) : v;
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return out as T;
 }

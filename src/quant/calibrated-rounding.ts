@@ -1,9 +1,8 @@
-import type { LifConstants } from './calibration-lif.js';
+import type { LifConstants } from '../numerics/lif.js';
 import { better, firstSpikes, layerRasters, networkCost, type Cost, type DenseLayer, type Patterns } from './calibration-network.js';
 import { emptyStats, searchLayer, type SearchProgress, type SearchStats } from './calibration-search.js';
 import { layerFromMantissas, mantissaMax, quantiseLayer, type LayerQuantisation, type QuantType } from './quantise.js';
 
-export type { LifConstants } from './calibration-lif.js';
 export type { SearchStats } from './calibration-search.js';
 
 /**

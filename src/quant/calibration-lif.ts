@@ -1,12 +1,17 @@
+import { FLT_MIN } from '../numerics/flush.js';
+import { lifCurrent, lifMembrane, type LifConstants } from '../numerics/lif.js';
+
+
 /**
  * The LIF recurrence as calibrated rounding runs it (src/quant/calibrated-rounding.ts): the contract's
- * float32 operation order (docs/contract.md), on plain typed arrays, with the state after every step kept so
- * that a changed input can be re-run from the step it changes instead of from step 0.
+ * step (numerics/lif.ts, shared with the engine's typed kernel: float32 operation order, stored I and V
+ * flushed), on plain typed arrays, with the state after every step kept so that a changed input can be
+ * re-run from the step it changes instead of from step 0.
  *
  * Steps: the state after step 0 is I = V = 0 and no neuron spikes in step 0. Step t (1 <= t < T) reads
  * the synaptic input x[t - 1] (the spikes of the layer below in step t - 1, weighted):
- *   I_t = f32(f32(alpha * I_{t-1}) + f32(x[t-1]))
- *   U_t = f32(f32(beta * V_{t-1}) + f32(oneMinusBeta * I_t))      (U: the membrane before the reset)
+ *   I_t = lifCurrent(alpha, I_{t-1}, f32(x[t-1]))
+ *   U_t = lifMembrane(beta, oneMinusBeta, V_{t-1}, I_t)      (U: the membrane before the reset)
  *   spike in step t iff U_t > threshold; then V_t = 0, else V_t = U_t.
  * So a change of x[s] changes nothing up to step s: a neuron re-runs from its state after step s.
  *
@@ -14,13 +19,6 @@
  * (p * steps + t) * cols + n. The functions take `at` (the index of step 0 of the neuron in the pattern)
  * and `stride` (the distance between two steps: cols for a layer's array, 1 for one neuron's).
  */
-
-export interface LifConstants {
-  alpha: number;
-  beta: number;
-  oneMinusBeta: number;
-  threshold: number;
-}
 
 const fround = Math.fround;
 
@@ -37,8 +35,8 @@ export function runLayer(x: ArrayLike<number>, xAt: number, steps: number, cols:
     const xo = xAt + (t - 1) * cols;
     const o = outAt + t * cols;
     for (let j = 0; j < cols; j++) {
-      const i = fround(fround(alpha * I[j]) + fround(x[xo + j]));
-      const v = fround(fround(beta * V[j]) + fround(oneMinusBeta * i));
+      const i = lifCurrent(alpha, I[j], fround(x[xo + j]));
+      const v = lifMembrane(beta, oneMinusBeta, V[j], i);
       I[j] = i;
       if (v > threshold) {
         out[o + j] = 1;
@@ -73,8 +71,8 @@ export function traceNeuron(
   let first = steps;
   for (let t = from + 1; t < steps; t++) {
     const o = at + t * stride;
-    i = fround(fround(alpha * i) + fround(x[o - stride]));
-    const u = fround(fround(beta * v) + fround(oneMinusBeta * i));
+    i = lifCurrent(alpha, i, fround(x[o - stride]));
+    const u = lifMembrane(beta, oneMinusBeta, v, i);
     I[o] = i;
     if (U) U[o] = u;
     if (u > threshold) {
@@ -114,8 +112,8 @@ export function traceFromRest(
   for (let t = 1; t < steps; t++) {
     for (let q = 0; q < count; q++) {
       const o = at + q * steps + t;
-      const ii = fround(fround(alpha * i[q]) + fround(x[o - 1]));
-      const u = fround(fround(beta * v[q]) + fround(oneMinusBeta * ii));
+      const ii = lifCurrent(alpha, i[q], fround(x[o - 1]));
+      const u = lifMembrane(beta, oneMinusBeta, v[q], ii);
       const vv = u > threshold ? 0 : u;
       I[o] = ii;
       U[o] = u;
@@ -168,8 +166,8 @@ export function trialSpikes(
   let v = V[at + from];
   let n = 0;
   for (let t = from + 1; t < steps; t++) {
-    i = fround(fround(alpha * i) + fround(x[at + t - 1]));
-    const u = fround(fround(beta * v) + fround(oneMinusBeta * i));
+    i = lifCurrent(alpha, i, fround(x[at + t - 1]));
+    const u = lifMembrane(beta, oneMinusBeta, v, i);
     const spike = u > threshold;
     v = spike ? 0 : u;
     if (spike !== U[at + t] > threshold) diffs[n++] = t;
@@ -200,8 +198,8 @@ export function trialFirstSpike(x: Float64Array, at: number, from: number, quiet
   let i = I[at + from];
   let v = V[at + from];
   for (let t = from + 1; t < steps; t++) {
-    i = fround(fround(alpha * i) + fround(x[at + t - 1]));
-    v = fround(fround(beta * v) + fround(oneMinusBeta * i));
+    i = lifCurrent(alpha, i, fround(x[at + t - 1]));
+    v = lifMembrane(beta, oneMinusBeta, v, i);
     if (v > threshold) {
       ran[0] = t - from;
       return t;
@@ -221,8 +219,8 @@ export function firstSpikeFrom(x: ArrayLike<number>, at: number, stride: number,
   let i = I[at + from * stride];
   let v = V[at + from * stride];
   for (let t = from + 1; t < steps; t++) {
-    i = fround(fround(alpha * i) + fround(x[at + (t - 1) * stride]));
-    v = fround(fround(beta * v) + fround(oneMinusBeta * i));
+    i = lifCurrent(alpha, i, fround(x[at + (t - 1) * stride]));
+    v = lifMembrane(beta, oneMinusBeta, v, i);
     if (v > threshold) return t;
   }
   return steps;
@@ -252,12 +250,15 @@ export function kernelMax(c: LifConstants, steps: number): number {
  * alpha, beta < 1 (else Infinity). Per step, I's two roundings and x's err by at most u * (alpha |I| + |x| + |I|) each
  * run (u = 2^-24), U's by u * (beta |V| + oneMinusBeta |I| + |U|); these decay with alpha and beta, so
  * I's error stays below 2 * 3u m / (1 - alpha) and U's below (oneMinusBeta * that + 2 * 3u m) / (1 - beta).
- * Doubled again for margin: the bound only decides which runs can be skipped, never a result.
+ * The flush of a stored I or V moves it by less than FLT_MIN more per step and run (e = 2 * FLT_MIN for
+ * both runs; too small to change the double sum for the m >= 1 the search passes). Doubled again for
+ * margin: the bound only decides which runs can be skipped, never a result.
  */
 export function roundingSlack(c: LifConstants, m: number): number {
   if (!(c.alpha < 1 && c.beta < 1)) return Infinity;
   const u = 2 ** -24;
-  const errI = (6 * u * m) / (1 - c.alpha);
-  const errU = (c.oneMinusBeta * errI + 6 * u * m) / (1 - c.beta);
+  const e = 2 * FLT_MIN;
+  const errI = (6 * u * m + e) / (1 - c.alpha);
+  const errU = (c.oneMinusBeta * errI + 6 * u * m + e) / (1 - c.beta);
   return 2 * errU;
 }

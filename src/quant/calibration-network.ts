@@ -1,4 +1,6 @@
-import { firstSpikeFrom, runLayer, traceNeuron, type LifConstants } from './calibration-lif.js';
+import { predictedClass } from '../numerics/prediction.js';
+import { firstSpikeFrom, runLayer, traceNeuron } from './calibration-lif.js';
+import type { LifConstants } from '../numerics/lif.js';
 
 /**
  * The network side of calibrated rounding (src/quant/calibrated-rounding.ts): the calibration patterns,
@@ -92,18 +94,13 @@ export function firstSpikes(raster: Uint8Array, at: number, steps: number, cols:
 
 /**
  * The objective of pattern p with output first spikes first[at..at+outputs): its samples that the
- * prediction (the earliest output, ties to the lowest index, as docs/contract.md) misclassifies, and
- * its samples times the sum of |first - target|.
+ * prediction (numerics/prediction.ts) misclassifies, and its samples times the sum of |first - target|.
  */
 export function patternCost(pats: Patterns, target: Int32Array, p: number, first: Int32Array, at: number, outputs: number, into: Cost): void {
-  let best = 0;
   let d = 0;
-  for (let n = 0; n < outputs; n++) {
-    if (first[at + n] < first[at + best]) best = n;
-    d += Math.abs(first[at + n] - target[p * outputs + n]);
-  }
+  for (let n = 0; n < outputs; n++) d += Math.abs(first[at + n] - target[p * outputs + n]);
   const count = pats.samples[p];
-  into.errors = count - pats.labelCounts[p * outputs + best];
+  into.errors = count - pats.labelCounts[p * outputs + predictedClass(first, at, outputs)];
   into.distance = count * d;
 }
 

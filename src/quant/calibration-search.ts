@@ -1,4 +1,5 @@
-import { kernelMax, roundingSlack, traceFromRest, traceNeuron, trialFirstSpike, trialSpikes, type LifConstants, type StoredRun } from './calibration-lif.js';
+import { kernelMax, roundingSlack, traceFromRest, traceNeuron, trialFirstSpike, trialSpikes, type StoredRun } from './calibration-lif.js';
+import type { LifConstants } from '../numerics/lif.js';
 import {
   firstSpikes,
   layerRasters,
@@ -10,6 +11,7 @@ import {
   type DenseLayer,
   type Patterns,
 } from './calibration-network.js';
+import { nearestMantissas } from './quantise.js';
 
 /**
  * The search of calibrated rounding over one layer's mantissas (src/quant/calibrated-rounding.ts): moves
@@ -84,12 +86,6 @@ export function emptyStats(): SearchStats {
   return { moves: 0, pairs: 0, skipped: 0, steps: 0, changed: 0 };
 }
 
-/** Round half to even (as quantise.ts). */
-export function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /** For one input: the patterns in which it spiked, and its spike steps in each (CSR, ascending). */
 interface InputSpikes {
   pats: Int32Array;
@@ -136,9 +132,7 @@ export function searchLayer(a: LayerSearch): { mantissas: Int32Array; sweeps: nu
   const cols = weights[0].length;
   const P = pats.count;
   const scale = 2 ** exp;
-  const clip = (m: number) => Math.max(-max, Math.min(max, m));
-  const mantissas = new Int32Array(rows * cols);
-  weights.forEach((row, k) => row.forEach((w, j) => (mantissas[k * cols + j] = clip(roundEven(w / scale)))));
+  const mantissas = nearestMantissas(weights.flat(), exp, max);
   if (a.start) mantissas.set(a.start);
   const raster = layerRasters(inputs, P, { w: Float64Array.from(mantissas, (m) => m * scale), rows, cols }, T, c);
 

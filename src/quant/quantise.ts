@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { roundHalfEven } from '../numerics/round.js';
 
 /**
  * Weight quantisation for the chip: signed integer mantissas with one power-of-two scale per layer,
@@ -56,28 +57,18 @@ export function absPercentile(values: ArrayLike<number>, p: number): number {
   return a[rank];
 }
 
-/** Round half to even (the rounding a Cortex-M4F VCVTR uses by default). */
-function roundEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /**
  * Quantise one layer's weights [inputs][outputs] to the nearest mantissas. `percentile` 100 clips
  * nothing; `fixedExp` replaces the percentile rule's exponent.
  */
 export function quantiseLayer(weights: number[][], q: Exclude<QuantType, 'float32'>, percentile: number, fixedExp?: number): LayerQuantisation {
   if (!(percentile > 0 && percentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${percentile}`);
-  const rows = weights.length;
-  const cols = weights[0].length;
   const flat = weights.flat();
   const max = mantissaMax(q);
   const ref = absPercentile(flat, percentile);
   // The smallest power of two with ref / 2^exp <= max: the reference magnitude fits the mantissa range.
   const exp = fixedExp ?? (ref > 0 ? Math.ceil(Math.log2(ref / max)) : 0);
-  const scale = 2 ** exp;
-  const mantissas = Int32Array.from(flat, (w) => Math.max(-max, Math.min(max, roundEven(w / scale))));
-  return layerFromMantissas(weights, exp, mantissas, max);
+  return layerFromMantissas(weights, exp, nearestMantissas(flat, exp, max), max);
 }
 
 /**
@@ -92,7 +83,7 @@ export function layerFromMantissas(weights: number[][], exp: number, mantissas: 
   let maxAbsError = 0;
   let sq = 0;
   weights.flat().forEach((w, i) => {
-    if (Math.abs(roundEven(w / scale)) > max) clipped++;
+    if (Math.abs(roundHalfEven(w / scale)) > max) clipped++;
     const err = Math.abs(w - mantissas[i] * scale);
     maxAbsError = Math.max(maxAbsError, err);
     sq += err * err;
@@ -116,6 +107,11 @@ export function quantiseWeights(layers: number[][][], q: QuantType, percentile: 
  * rewrites the weights of an existing export, whose scale stays as exported.
  */
 export function mantissasAt(values: ArrayLike<number>, q: Exclude<QuantType, 'float32'>, exp: number): Int32Array {
-  const max = mantissaMax(q);
-  return Int32Array.from(values, (w) => Math.max(-max, Math.min(max, roundEven(w / 2 ** exp))));
+  return nearestMantissas(values, exp, mantissaMax(q));
+}
+
+/** Round-to-nearest: each value's mantissa at scale 2^exp, half to even, clipped to ±max. */
+export function nearestMantissas(values: ArrayLike<number>, exp: number, max: number): Int32Array {
+  const scale = 2 ** exp;
+  return Int32Array.from(values, (w) => Math.max(-max, Math.min(max, roundHalfEven(w / scale))));
 }

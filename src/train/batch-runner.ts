@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset.js';
 import { batchRaster, encodeDataset, encodedInputs, type LatencyEncoding } from '../data/encoding.js';
 import { backward, disposeTrace, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork, type ForwardTrace, type StackedNetwork } from '../engine/network.js';
+import { predictedClass } from '../numerics/prediction.js';
 import { rastersOnDevice, readTogether } from './readback.js';
 
 /** A data set ready for the engine: spike step per input per sample, labels, sizes. */
@@ -32,11 +33,7 @@ export interface BatchOutcome {
 export function predict(firstSpikes: Int32Array, outputs: number): Int32Array {
   const B = firstSpikes.length / outputs;
   const pred = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    let best = 0;
-    for (let n = 1; n < outputs; n++) if (firstSpikes[b * outputs + n] < firstSpikes[b * outputs + best]) best = n;
-    pred[b] = best;
-  }
+  for (let b = 0; b < B; b++) pred[b] = predictedClass(firstSpikes, b * outputs, outputs);
   return pred;
 }
 

@@ -9,6 +9,7 @@ import { networkFromModel } from '../engine/model-network.js';
 import { UserError } from '../errors.js';
 import { layerSizes, modelOutputs, weightsSha256 } from '../model/model-file.js';
 import type { ModelFile } from '../model/schema.js';
+import { predictedClass } from '../numerics/prediction.js';
 import { validationText, type ValidationNumbers } from '../report/validation-report.js';
 import { encodeSet } from '../train/batch-runner.js';
 import { engineSpikeTrains } from '../train/spike-trains.js';
@@ -88,8 +89,7 @@ export async function validateExport(model: ModelFile, modelName: string, config
   let firstMismatch = -1;
   sim.samples.forEach((chip, i) => {
     const first = engine.firstSpikes[i];
-    let pred = 0;
-    for (let n = 1; n < first.length; n++) if (first[n] < first[pred]) pred = n;
+    const pred = predictedClass(first);
     if (pred === ds.labels[i]) engineCorrect++;
     if (pred === chip.prediction) samePrediction++;
     if (JSON.stringify(chip.spikes) === JSON.stringify(engine.spikes[i])) sameSpikes++;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
-import { batchRaster, encodeDataset, encodedInputs, latencyStep, roundHalfEven } from '../../src/data/encoding.js';
+import { batchRaster, encodeDataset, encodedInputs, latencyStep } from '../../src/data/encoding.js';
+import { roundHalfEven } from '../../src/numerics/round.js';
 
 const TWIN = { steps: 27, tMin: 2, tMax: 26, bias: true };
 

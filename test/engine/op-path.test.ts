@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { lifAdjointKernel, type LifAdjointAttrs } from '../../src/engine/lif-adjoint-kernel.js';
-import { lifForwardKernel, type LifForwardAttrs } from '../../src/engine/lif-forward-kernel.js';
+import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
+import type { LifConstants } from '../../src/numerics/lif.js';
 import { flushTensor, opPath } from '../../src/engine/op-path.js';
 import { FLT_MIN } from '../../src/numerics/flush.js';
 import { ttfsLossKernel, type TtfsLoss, type TtfsLossAttrs } from '../../src/engine/ttfs-loss-kernel.js';
@@ -32,7 +33,7 @@ import { neuronConstants } from '../../src/model/neuron.js';
  */
 
 const CONSTANTS = neuronConstants({ dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 });
-const FORWARD: LifForwardAttrs = {
+const FORWARD: LifConstants = {
   alpha: CONSTANTS.alpha,
   beta: CONSTANTS.beta,
   oneMinusBeta: CONSTANTS.oneMinusBeta,
@@ -149,7 +150,7 @@ function problem({ sizes, T, B, K, seed, gain = 1 }: Case, dyadic: boolean): Pro
   const raster = new Uint8Array(K * B * T * sizes[0]);
   for (let i = 0; i < raster.length; i++) raster[i] = rng.rand() < 0.08 ? 1 : 0;
   const labels = Int32Array.from({ length: K * B }, () => rng.randint(sizes[sizes.length - 1]));
-  const losses = Array.from({ length: K }, () => ({ xi: 0.5 + rng.rand(), a: 0.02 * rng.rand(), tau1: 20 + 100 * rng.rand() }));
+  const losses = Array.from({ length: K }, () => ({ xi: 0.5 + rng.rand(), alpha: 0.02 * rng.rand(), tau1: 20 + 100 * rng.rand() }));
   return { weights, raster, labels, losses };
 }
 
@@ -264,7 +265,7 @@ describe('op path = typed kernels (cpu backend)', () => {
    * in 10^7 neuron-steps or less (none in 7.7 million measured), so the seeded cases above agree exactly.
    */
   it('documents: a spike can differ when V falls within the rounding of the matMul sum', () => {
-    const attrs: LifForwardAttrs = { ...FORWARD, threshold: fround(CONSTANTS.oneMinusBeta * 1) };
+    const attrs: LifConstants = { ...FORWARD, threshold: fround(CONSTANTS.oneMinusBeta * 1) };
     const inputs = [tf.tensor3d([1, 1, 1, 0, 0, 0], [1, 2, 3], 'bool'), tf.tensor2d([1, 2 ** -24, 2 ** -24], [3, 1])];
     const [sTyped] = outputs(typed, lifForwardKernel, inputs, attrs);
     const [sOps] = outputs(ops, lifForwardKernel, inputs, attrs);
@@ -326,8 +327,8 @@ describe('op path = typed kernels (cpu backend)', () => {
     );
     const attrs: TtfsLossAttrs = {
       losses: [
-        { xi: 0.7, a: 0.013, tau1: 33 },
-        { xi: 1.9, a: 0, tau1: 80 },
+        { xi: 0.7, alpha: 0.013, tau1: 33 },
+        { xi: 1.9, alpha: 0, tau1: 80 },
       ],
       batchSize: 17,
     };
@@ -354,7 +355,7 @@ describe('op path = typed kernels (cpu backend)', () => {
       const s = Uint8Array.from({ length: B * T * N }, () => (rng.rand() < 0.06 ? 1 : 0));
       const labels = Int32Array.from({ length: B }, () => rng.randint(N));
       const attrs: TtfsLossAttrs = {
-        losses: Array.from({ length: K }, () => ({ xi: 0.3 + 2 * rng.rand(), a: 0.05 * rng.rand(), tau1: 5 + 100 * rng.rand() })),
+        losses: Array.from({ length: K }, () => ({ xi: 0.3 + 2 * rng.rand(), alpha: 0.05 * rng.rand(), tau1: 5 + 100 * rng.rand() })),
         batchSize: B / K,
       };
       const inputs = [tf.tensor3d(s, [B, T, N], 'bool'), tf.tensor1d(labels, 'int32')];
@@ -500,7 +501,7 @@ describe('op path: the subnormal rule', () => {
    */
   it('forward: I and V never go subnormal', () => {
     const T = 60;
-    const attrs: LifForwardAttrs = { ...FORWARD, threshold: fround(2 ** -140) };
+    const attrs: LifConstants = { ...FORWARD, threshold: fround(2 ** -140) };
     // input 0 at step 0 (I starts at 3e-38: V = (1-beta) I is subnormal at once), input 1 at step 20
     // with a negative tiny weight, input 2 at step 40 with a large one.
     const W = Float32Array.from([3e-38, -2e-38, 1]);

@@ -16,7 +16,7 @@ import { oracleRun, type OracleResult, type OracleSample } from '../oracle/event
  */
 
 const NEURON = { dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 };
-const LOSS = { xi: 1.5, a: 0.01, tau1: 100 };
+const LOSS = { xi: 1.5, alpha: 0.01, tau1: 100 };
 const K = neuronConstants(NEURON);
 
 interface Case {
@@ -46,7 +46,7 @@ function modelOf(c: Case): ModelFile {
     version: 1,
     steps: c.steps,
     neuron: NEURON,
-    loss: { type: 'ttfs-ce', xi: LOSS.xi, alpha: LOSS.a, tau1: LOSS.tau1 },
+    loss: { type: 'ttfs-ce', xi: LOSS.xi, alpha: LOSS.alpha, tau1: LOSS.tau1 },
     encoding: { type: 'latency', tMin: 0, tMax: c.steps - 1, bias: false },
     layers: c.weights.map((w) => ({ weights: w })),
   };
@@ -160,7 +160,7 @@ for (const backend of ['cpu', 'wasm', 'fallback'] as const) {
       const oracle = await expectAgreement(c);
       expect(countSpikes(oracle, 0)).toBe(0);
       const report = await batchGradients(modelOf(c), batchOf(c));
-      expect(report.loss).toBeCloseTo(Math.log(3) + LOSS.a * (Math.exp(27 / LOSS.tau1) - 1), 6);
+      expect(report.loss).toBeCloseTo(Math.log(3) + LOSS.alpha * (Math.exp(27 / LOSS.tau1) - 1), 6);
       expect(report.grads.flat(2).every((g) => g === 0)).toBe(true);
     });
 

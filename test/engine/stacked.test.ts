@@ -30,7 +30,7 @@ function randomTrials(sizes: number[], T: number, B: number, K: number, seed: nu
     const raster = new Uint8Array(B * T * sizes[0]);
     for (let i = 0; i < raster.length; i++) raster[i] = rng.rand() < 0.08 ? 1 : 0;
     const labels = Array.from({ length: B }, () => rng.randint(sizes[sizes.length - 1]));
-    return { weights, raster, labels, loss: { xi: 0.5 + rng.rand(), a: 0.02 * rng.rand(), tau1: 20 + 100 * rng.rand() } };
+    return { weights, raster, labels, loss: { xi: 0.5 + rng.rand(), alpha: 0.02 * rng.rand(), tau1: 20 + 100 * rng.rand() } };
   });
 }
 

@@ -20,7 +20,7 @@ function run(sizes: number[], T: number, B: number, seed: number) {
   const weights = sizes.slice(1).map((n, l) =>
     tf.tensor2d(Array.from({ length: sizes[l] }, () => Array.from({ length: n }, () => Math.fround((2.5 + 2 * rng.gauss()) / Math.sqrt(sizes[l]) * 1.5)))),
   );
-  const net: EngineNetwork = { weights, constants: K, loss: { xi: 1.5, a: 0.01, tau1: 100 } };
+  const net: EngineNetwork = { weights, constants: K, loss: { xi: 1.5, alpha: 0.01, tau1: 100 } };
   const raster = new Uint8Array(B * T * sizes[0]);
   for (let i = 0; i < raster.length; i++) raster[i] = rng.rand() < 0.08 ? 1 : 0;
   const input = tf.tensor3d(raster, [B, T, sizes[0]], 'bool');

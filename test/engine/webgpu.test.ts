@@ -55,7 +55,7 @@ function randomCase(seed: number, sizes: number[], steps: number, batch: number,
 }
 
 const CONSTANTS = neuronConstants({ dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 });
-const LOSS = { xi: 1.5, a: 0.01, tau1: 100 };
+const LOSS = { xi: 1.5, alpha: 0.01, tau1: 100 };
 
 interface Pass {
   spikes: Uint8Array[];

@@ -23,7 +23,7 @@ const ONE_MINUS_BETA = f(1 - Math.exp(-1 / 20)); // 0.04877057671546936
 const ONE_MINUS_ALPHA = 1 - ALPHA; // float64: 0.18126922845840454
 const TAU = 0.005; // tauSynSeconds
 
-const LOSS: OracleLoss = { xi: 1.5, a: 0.01, tau1: 100 };
+const LOSS: OracleLoss = { xi: 1.5, alpha: 0.01, tau1: 100 };
 
 function net(weights: number[][][], steps: number, threshold = 1): OracleNet {
   return { weights, steps, alpha: ALPHA, beta: BETA, oneMinusBeta: ONE_MINUS_BETA, threshold, tauSynMs: 5 };
@@ -131,7 +131,7 @@ describe('forwardLayer: one input, one neuron', () => {
   });
 
   it('rounds weights to float32 before use (via oracleRun)', () => {
-    const r = oracleRun(net([[[0.1]]], 3, 1e9), { xi: 1, a: 0, tau1: 1 }, [{ spikes: [[0, 0]], label: 0 }]);
+    const r = oracleRun(net([[[0.1]]], 3, 1e9), { xi: 1, alpha: 0, tau1: 1 }, [{ spikes: [[0, 0]], label: 0 }]);
     // no spikes at this threshold; check the gradient path stays zero and nothing blows up
     expect(r.spikes[0][0].flat()).toEqual([0, 0, 0]);
     const fwd = forwardLayer(raster(3, 1, [[0, 0]]), [[f(0.1)]], 3, ALPHA, BETA, ONE_MINUS_BETA, 1);
@@ -187,7 +187,7 @@ describe('ttfsLoss', () => {
   it('injects no error for a first spike at the last step, but counts it in the softmax as t = T-1', () => {
     const T = 5;
     const s = raster(T, 2, [[0, 1], [1, 4]]); // t = [1, 4]; 4 = T-1
-    const res = ttfsLoss(s, 1, T, { xi: 1, a: 0, tau1: 10 }, 1);
+    const res = ttfsLoss(s, 1, T, { xi: 1, alpha: 0, tau1: 10 }, 1);
     expect(res.firstSpikes).toEqual([1, 4]);
     const p1 = Math.exp(-4) / (Math.exp(-1) + Math.exp(-4));
     expectRel(res.p[1], p1);

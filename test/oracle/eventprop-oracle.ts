@@ -42,7 +42,7 @@ export interface OracleNet {
 /** Loss parameters; tau1 is in steps. */
 export interface OracleLoss {
   xi: number;
-  a: number;
+  alpha: number;
   tau1: number;
 }
 
@@ -280,7 +280,7 @@ export function ttfsLoss(
   const crossEntropy = -(z[c] - zMax) + Math.log(sumExp);
 
   // "R = a * (exp(t_c / tau1) - 1). Times are in steps."
-  const regulariser = loss.a * (Math.exp(t[c] / loss.tau1) - 1);
+  const regulariser = loss.alpha * (Math.exp(t[c] / loss.tau1) - 1);
 
   // "e_n[t_n] = dL/dt_n = (1/B) * [ (delta_{n,c} - p_n) / xi + delta_{n,c} * (a / tau1) * exp(t_c / tau1) ]"
   // "No error is injected when t_n >= T-1 (silent, or first spike at the last step)."
@@ -291,7 +291,7 @@ export function ttfsLoss(
     const delta = n === c ? 1 : 0;
     const value =
       (1 / batchSize) *
-      ((delta - p[n]) / loss.xi + delta * (loss.a / loss.tau1) * Math.exp(t[c] / loss.tau1));
+      ((delta - p[n]) / loss.xi + delta * (loss.alpha / loss.tau1) * Math.exp(t[c] / loss.tau1));
     e[t[n]][n] = value;
   }
 

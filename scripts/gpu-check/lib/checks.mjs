@@ -86,7 +86,7 @@ function engineNet(config, weights) {
   return {
     weights: weights.map((w) => tf.tensor2d(w.data, w.shape, 'float32')),
     constants: neuronConstants(config.neuron),
-    loss: { xi, a: alpha, tau1 },
+    loss: { xi, alpha, tau1 },
   };
 }
 
@@ -303,7 +303,7 @@ export async function checkStacked({ backend = 'webgpu', K = 4, network = 'twin'
   const trials = Array.from({ length: K }, (_, k) => ({ weights: initialWeights(network, k), order: epochOrder(set.count, k, 0).subarray(0, B) }));
   const shapes = trials[0].weights.map((w) => w.shape);
   const { xi, alpha, tau1 } = config.loss;
-  const loss = { xi, a: alpha, tau1 };
+  const loss = { xi, alpha, tau1 };
   const constants = neuronConstants(config.neuron);
   const opt = () => ({ ...config.optimiser });
   await switchTo(backend);

@@ -1,5 +1,6 @@
 import { UserError } from '../../errors.js';
 import { flushSubnormal } from '../../numerics/flush.js';
+import { predictedClass } from '../../numerics/prediction.js';
 import { energyJoules } from '../cost.js';
 import { ADAM_STATE, H, setBit, INPUT_CONTROL, LOSS_CONTROL, LOSS_TERMS, MOMENTS, OPTIMISER_CONTROL, PARAM_SLICES } from '../memory-layout.js';
 import type { ChipConfig, LoadedPe } from '../sim/load-config.js';
@@ -160,9 +161,7 @@ export class OnChipTrainer {
     const id = this.losses[slot].id;
     const firstSpikes = [...this.sim.region(id, 'firstSpikes')];
     const { ce, r } = LOSS_TERMS.decode(this.sim.region(id, 'lossTerms'), 0);
-    let prediction = 0;
-    for (let n = 1; n < firstSpikes.length; n++) if (firstSpikes[n] < firstSpikes[prediction]) prediction = n;
-    return { firstSpikes, prediction, ce, r };
+    return { firstSpikes, prediction: predictedClass(firstSpikes), ce, r };
   }
 
   /** A per-layer matrix [inputs][outputs] gathered from the optimisers' region `name` (of `plane`, for the moments). */

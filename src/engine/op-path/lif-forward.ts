@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LifForwardAttrs } from '../lif-forward-kernel.js';
+import type { LifConstants } from '../../numerics/lif.js';
 import { trialLayout } from '../trial-axis.js';
 import { flushTensor } from './flush.js';
 
@@ -21,7 +21,7 @@ import { flushTensor } from './flush.js';
  * after each block; a GPU: any order). x can therefore differ in its last bits, and a spike can flip when
  * V lands within those bits of the threshold.
  */
-export function lifForwardOps([sIn, W]: tf.Tensor[], attrs: LifForwardAttrs): tf.Tensor[] {
+export function lifForwardOps([sIn, W]: tf.Tensor[], attrs: LifConstants): tf.Tensor[] {
   const { alpha, beta, oneMinusBeta, threshold } = attrs;
   const [B, T, Nin] = sIn.shape;
   const { trials: K, perTrial, neurons: N } = trialLayout(B, W.shape);

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { LifForwardAttrs } from '../lif-forward-kernel.js';
+import type { LifConstants } from '../../numerics/lif.js';
 import { trialLayout } from '../trial-axis.js';
 import { dispatchOverSamples, emptyTensor, entry, PRELUDE, uniformStruct, type ShaderSource, type WebGpuBackendLike } from './gpu-program.js';
 
@@ -94,7 +94,7 @@ function spikeLists(backend: WebGpuBackendLike, raster: tf.TensorInfo): [tf.Tens
   return [list, count];
 }
 
-export function lifForwardGpu(backend: WebGpuBackendLike, [sIn, W]: tf.TensorInfo[], attrs: LifForwardAttrs): tf.TensorInfo[] {
+export function lifForwardGpu(backend: WebGpuBackendLike, [sIn, W]: tf.TensorInfo[], attrs: LifConstants): tf.TensorInfo[] {
   const [B, T, Nin] = sIn.shape;
   const { neurons: N, perTrial } = trialLayout(B, W.shape);
   const s = emptyTensor(backend, [B, T, N], 'bool');
