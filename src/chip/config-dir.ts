@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { UserError, inFile } from '../errors.js';
+import { SettingError, UserError, inFile } from '../errors.js';
 import { parseWith } from '../formats/validate.js';
 import { toJsonText } from '../io/json.js';
 import { LINKS } from './routing.js';
@@ -216,7 +216,7 @@ export function readDirFile<S extends z.ZodType>(dir: string, name: string, fiel
  */
 export function writeDirAtomic(dir: string, files: Map<string, string | Uint8Array>): void {
   if (existsSync(dir) && (!lstatSync(dir).isDirectory() || !existsSync(join(dir, 'spec.json')))) {
-    throw new UserError(`--out ${dir}: exists and is not an s2prop config directory; refusing to replace it`);
+    throw new SettingError('out', dir, 'exists and is not an s2prop config directory; refusing to replace it');
   }
   replaceDir(dir, files);
 }

@@ -7,7 +7,7 @@ import { flushSubnormal } from '../numerics/flush.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { jsonFile, replaceDir, sha256 } from './config-dir.js';
 import { tickBudget, tickCycles } from './cost.js';
-import { UserError } from '../errors.js';
+import { SettingError, UserError } from '../errors.js';
 import { checkFolderOutput } from '../io/output-paths.js';
 import { buildImage, imageBytes, type ImageSource } from './images.js';
 import { KEY } from './key-layout.js';
@@ -129,7 +129,7 @@ export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult
   const { machine } = opts;
   const sizes = layerSizes(model);
   const features = sizes[0] - (model.encoding.bias ? 1 : 0);
-  if (opts.training && opts.quant !== 'float32') throw new UserError(`--train: on-chip training runs float32 weights, got --quant ${opts.quant}`);
+  if (opts.training && opts.quant !== 'float32') throw new SettingError('quant', opts.quant, 'on-chip training runs float32 weights');
   const quant = opts.quant === 'float32' ? null : (opts.quantised?.layers ?? quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile));
   const placement: Placement = place({ sizes, features, steps: model.steps, quant: opts.quant, slots: opts.slots, machine, training: opts.training !== undefined });
   const routing: RouterTable[] = buildRouting(placement, machine);

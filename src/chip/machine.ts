@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { SettingError } from '../errors.js';
 import { parseWith, readJsonFile } from '../formats/validate.js';
 
 /**
@@ -134,7 +134,7 @@ export function loadMachine(nameOrFile: string): Machine {
   const builtin = BUILTIN_MACHINES[nameOrFile];
   if (builtin) return structuredClone(builtin);
   if (!nameOrFile.endsWith('.json')) {
-    throw new UserError(`--machine: unknown machine '${nameOrFile}' (expected ${Object.keys(BUILTIN_MACHINES).join(', ')} or a .json file)`);
+    throw new SettingError('machine', undefined, `unknown machine '${nameOrFile}' (expected ${Object.keys(BUILTIN_MACHINES).join(', ')} or a .json file)`);
   }
   return parseMachine(readJsonFile(nameOrFile), nameOrFile);
 }

@@ -128,7 +128,7 @@ export function place(req: PlacementRequest): Placement {
     if (qpeCursor + qpesPerSlot > chips * qpesPerChip) {
       throw new UserError(
         `the export needs ${req.slots} slots of ${pesPerSlot} PEs (${qpesPerSlot} QPEs each), but machine '${machine.name}' ` +
-          `has ${chips} chip(s) of ${qpesPerChip} application QPEs: ${slot} slot(s) fit; use fewer --slots or --machine board`,
+          `has ${chips} chip(s) of ${qpesPerChip} application QPEs: ${slot} slot(s) fit; use fewer slots or a machine with more chips (the built-in board)`,
       );
     }
     let local = 0;
@@ -179,7 +179,7 @@ function placeOptimisers(
   }
   const needQpes = Math.ceil(groups.length / m.perQpe);
   if (qpeCursor + needQpes > m.chips * m.qpesPerChip) {
-    throw new UserError(`the training export needs ${groups.length} optimiser PE(s) after its slots, but machine '${m.machine}' has no QPE left; use fewer --slots or --machine board`);
+    throw new UserError(`the training export needs ${groups.length} optimiser PE(s) after its slots, but machine '${m.machine}' has no QPE left; use fewer slots or a machine with more chips (the built-in board)`);
   }
   groups.forEach((holds, i) => {
     const g = qpeCursor * m.perQpe + i;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../errors.js';
+import { SettingError, UserError } from '../errors.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './evaluate.js';
 import { exportCommand } from './export.js';
@@ -20,6 +20,12 @@ import { TOOL_VERSION } from '../version.js';
 
 /** One line for what the user can fix, a stack trace for anything else (a bug). */
 function fail(err: unknown): never {
+  if (err instanceof SettingError) {
+    // The setting as the flag that sets it: clipPercentile -> --clip-percentile.
+    const flag = `--${err.setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    process.stderr.write(`s2prop: ${flag}${err.value === undefined ? '' : ` ${err.value}`}: ${err.problem}\n`);
+    process.exit(1);
+  }
   if (err instanceof UserError) {
     process.stderr.write(`s2prop: ${err.message}\n`);
     process.exit(1);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // would double the CLI's start-up time for layers and converters we do not use).
 import '@tensorflow/tfjs-backend-cpu';
 import { setFlagsFromString } from 'node:v8';
-import { UserError } from '../errors.js';
+import { SettingError, UserError } from '../errors.js';
 import { adapterName, probeAdapter } from './webgpu/adapter.js';
 
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
@@ -78,7 +78,7 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
         note = `webgpu not used: ${gpu.missing}`;
       } else if (gpu.software) {
         name = 'wasm';
-        note = `webgpu adapter ${gpu.name} is a software one, slower than wasm: using wasm (--backend webgpu forces it)`;
+        note = `webgpu adapter ${gpu.name} is a software one, slower than wasm: using wasm (asking for the webgpu backend forces it)`;
       } else {
         name = 'webgpu';
         note = `webgpu adapter ${gpu.name}`;
@@ -87,7 +87,7 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
   }
   if (choice === 'webgpu') {
     const gpu = await loadWebGpu();
-    if ('missing' in gpu) throw new UserError(`--backend webgpu: ${gpu.missing}`);
+    if ('missing' in gpu) throw new SettingError('backend', 'webgpu', gpu.missing);
     note = `webgpu adapter ${gpu.name}`;
   }
   if (name === 'wasm' && !wasmLoaded) {
@@ -101,12 +101,12 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
     // Small tensors stay on the GPU too: the engine's kernels read every input from a GPU buffer.
     tf.env().set('WEBGPU_CPU_FORWARD', false);
   }
-  if (!(await tf.setBackend(name))) throw new UserError(`--backend ${name}: the backend failed to initialise`);
+  if (!(await tf.setBackend(name))) throw new SettingError('backend', name, 'the backend failed to initialise');
   await tf.ready();
   return tf.getBackend();
 }
 
 export function parseBackend(value: string): BackendChoice {
   if ((BACKENDS as readonly string[]).includes(value)) return value as BackendChoice;
-  throw new UserError(`--backend: unknown backend '${value}' (expected one of ${BACKENDS.join(', ')})`);
+  throw new SettingError('backend', undefined, `unknown backend '${value}' (expected one of ${BACKENDS.join(', ')})`);
 }

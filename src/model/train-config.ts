@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../errors.js';
+import { SettingError, UserError } from '../errors.js';
 import { parseWith } from '../formats/validate.js';
 import { LossSchema, NeuronSchema, type ModelFile } from './schema.js';
 
@@ -83,7 +83,7 @@ export const TrainConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['quant', 'clipPercentile'],
-        message: `is ${c.quant.clipPercentile}, expected 100 with quant.type float32 (clipping needs --quant int8 or int4)`,
+        message: `is ${c.quant.clipPercentile}, expected 100 with quant.type float32 (clipping needs quant.type int8 or int4)`,
       });
     }
     const tMax = c.encoding.tMax ?? c.steps - 1;
@@ -165,7 +165,7 @@ export const PRESETS: Record<string, TrainConfig> = { twin: TWIN, exact: EXACT }
 
 export function presetConfig(name: string): TrainConfig {
   const preset = PRESETS[name];
-  if (!preset) throw new UserError(`--preset: unknown preset '${name}' (expected one of ${Object.keys(PRESETS).join(', ')})`);
+  if (!preset) throw new SettingError('preset', undefined, `unknown preset '${name}' (expected one of ${Object.keys(PRESETS).join(', ')})`);
   return structuredClone(preset);
 }
 
@@ -222,7 +222,7 @@ export function checkModelAgrees(model: ModelFile, config: TrainConfig, name: st
     if (inModel !== inSettings) {
       throw new UserError(
         `${name}: the model has ${what} ${String(inModel)}, the settings ask for ${String(inSettings)} ` +
-          `(with --init the settings default to the model's: leave that one out or make it agree)`,
+          `(training on from a model takes its settings as defaults: leave that one out or make it agree)`,
       );
     }
   }

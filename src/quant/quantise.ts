@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { SettingError, UserError } from '../errors.js';
 import { roundHalfEven } from '../numerics/round.js';
 
 /**
@@ -62,7 +62,7 @@ export function absPercentile(values: ArrayLike<number>, p: number): number {
  * nothing; `fixedExp` replaces the percentile rule's exponent.
  */
 export function quantiseLayer(weights: number[][], q: Exclude<QuantType, 'float32'>, percentile: number, fixedExp?: number): LayerQuantisation {
-  if (!(percentile > 0 && percentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${percentile}`);
+  if (!(percentile > 0 && percentile <= 100)) throw new SettingError('clipPercentile', undefined, `expected a number in (0, 100], got ${percentile}`);
   const flat = weights.flat();
   const max = mantissaMax(q);
   const ref = absPercentile(flat, percentile);

@@ -1,5 +1,5 @@
 import { basename, dirname, extname, join } from 'node:path';
-import { UserError } from '../errors.js';
+import { SettingError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { writeMetricsCsv } from './metrics-csv.js';
@@ -9,7 +9,7 @@ import { trainingCurves } from './plots/training-curves.js';
 export function curvesPath(logPath: string): string {
   const ext = extname(logPath);
   const path = join(dirname(logPath), `${ext ? basename(logPath, ext) : basename(logPath)}.svg`);
-  if (ext.toLowerCase() === '.svg') throw new UserError(`--log ${logPath}: the metrics log is CSV and its training curves go to ${path}; name it .csv`);
+  if (ext.toLowerCase() === '.svg') throw new SettingError('log', logPath, `the metrics log is CSV and its training curves go to ${path}; name it .csv`);
   return path;
 }
 

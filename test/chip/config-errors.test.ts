@@ -253,10 +253,17 @@ describe.concurrent('validate and export refuse what cannot work, with one line 
     expect(readdirSync(home)).toEqual(['tiny.json']);
   });
 
-  it('export: more slots than the chip holds says how many fit and suggests --machine board', async () => {
+  it('export: a setting the library refuses is named by its flag (clipPercentile -> --clip-percentile, machine -> --machine)', async () => {
+    const home = freshDir('s2prop-chip-export-');
+    expectUserError(await runCli(['export', '--model', modelPath, '--quant', 'int8', '--clip-percentile', '0', '--rounding', 'nearest', '--out', 'cfg'], home), '--clip-percentile: expected a number in (0, 100], got 0');
+    expectUserError(await runCli(['export', '--model', modelPath, '--machine', 'chips', '--out', 'cfg'], home), "--machine: unknown machine 'chips'");
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it('export: more slots than the chip holds says how many fit and suggests the board', async () => {
     const home = freshDir('s2prop-chip-export-');
     const r = await runCli(['export', '--model', modelPath, '--slots', '200', '--out', 'cfg'], home);
-    expectUserError(r, '200 slots', '37 slot(s) fit', '--machine board');
+    expectUserError(r, '200 slots', '37 slot(s) fit', 'a machine with more chips (the built-in board)');
     expect(readdirSync(home)).toEqual([]);
   });
 

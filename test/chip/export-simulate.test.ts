@@ -125,7 +125,7 @@ describe('chip simulator = tensor engine with the exported weights, spike for sp
   });
 
   it('an export that cannot fit names the problem: too many slots for one chip', () => {
-    expect(() => exportModel(TWIN, { quant: 'int8', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 40 })).toThrow(/37 slot\(s\) fit.*--machine board/);
+    expect(() => exportModel(TWIN, { quant: 'int8', clipPercentile: 100, machine: BUILTIN_MACHINES.chip, slots: 40 })).toThrow(/37 slot\(s\) fit.*the built-in board/);
   });
 });
 

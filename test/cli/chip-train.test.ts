@@ -124,7 +124,7 @@ describe.concurrent('chip-grad and chip-train', () => {
     const d = freshDir();
     copyData(d);
     expectUserError(await runCli(['chip-train', '--config', `${dir}/cfg`, '--data', 'small.csv', '--epochs', '1', '--slots', '5', '--out', 'm.json'], d), '--slots', '2');
-    expectUserError(await runCli(['export', '--model', `${dir}/init.json`, '--train', '--quant', 'int8', '--out', 'x'], d), '--train', 'float32');
+    expectUserError(await runCli(['export', '--model', `${dir}/init.json`, '--train', '--quant', 'int8', '--out', 'x'], d), '--quant int8: on-chip training runs float32 weights');
     expectUserError(await runCli(['export', '--model', `${dir}/init.json`, '--batch', '4', '--out', 'x'], d), '--batch', '--train');
     expect(Object.keys(folderState(d)).sort()).toEqual(['small.csv', 't.csv', 'v.csv']);
   });

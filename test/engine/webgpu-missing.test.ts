@@ -8,7 +8,7 @@ vi.mock('webgpu', () => {
 describe('webgpu package missing', () => {
   it('--backend webgpu names the package to install; auto uses wasm', async () => {
     const { backendNote, useBackend } = await import('../../src/engine/backend.js');
-    await expect(useBackend('webgpu')).rejects.toThrow('--backend webgpu: the optional package webgpu is not installed (npm install webgpu@0.6.2)');
+    await expect(useBackend('webgpu')).rejects.toThrow('backend webgpu: the optional package webgpu is not installed (npm install webgpu@0.6.2)');
     expect(await useBackend('auto')).toBe('wasm');
     expect(backendNote()).toContain('webgpu not used: the optional package webgpu is not installed');
   });

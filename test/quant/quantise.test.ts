@@ -1,3 +1,4 @@
+import { SettingError } from '../../src/errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dequantise, layerFromMantissas, mantissaMax, quantiseLayer } from '../../src/quant/quantise.js';
@@ -88,9 +89,9 @@ describe('quantiseLayer (hand calculations)', () => {
     expect(quantiseLayer([[3.5, -1, 0.5]], 'int4', 100).exp).toBe(-1);
   });
 
-  it('a percentile outside (0, 100] is a user error naming --clip-percentile', () => {
-    expect(() => quantiseLayer([[1]], 'int8', 0)).toThrow(/--clip-percentile: expected a number in \(0, 100\]/);
-    expect(() => quantiseLayer([[1]], 'int8', 100.5)).toThrow(/--clip-percentile/);
+  it('a percentile outside (0, 100] is an error about the setting clipPercentile (the CLI names its flag)', () => {
+    expect(() => quantiseLayer([[1]], 'int8', 0)).toThrow(/^clipPercentile: expected a number in \(0, 100\], got 0$/);
+    expect(() => quantiseLayer([[1]], 'int8', 100.5)).toThrow(SettingError);
   });
 
   it('dequantised float32 weights are exact float32 values m * 2^exp within half a step of w (random layers, seed 11)', () => {

@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { SettingError } from '../../errors.js';
 import { layerSizes } from '../../model/model-file.js';
 import { neuronConstants } from '../../model/neuron.js';
 import type { ModelFile } from '../../model/schema.js';
@@ -68,7 +68,7 @@ export function mapNetwork(model: ModelFile, quant: QuantType, quantised: LayerQ
   const sizes = layerSizes(model);
   const c = neuronConstants(model.neuron);
   if (quant !== 'float32' && (!quantised || quantised.length !== model.layers.length)) throw new Error('mapNetwork: quantised layers missing');
-  if (quant !== 'float32' && mantissaMax(quant) > CHIP_WEIGHT_MAX) throw new UserError(`--quant ${quant}: mantissas exceed the chip's weight range ±${CHIP_WEIGHT_MAX}`);
+  if (quant !== 'float32' && mantissaMax(quant) > CHIP_WEIGHT_MAX) throw new SettingError('quant', quant, `mantissas exceed the chip's weight range ±${CHIP_WEIGHT_MAX}`);
   const layers = model.layers.map((layer, l): PyS2Layer => {
     const rows = layer.weights.length;
     const cols = layer.weights[0].length;
