@@ -5,9 +5,9 @@ import { describeAdapter } from '../../src/engine/webgpu/adapter.js';
 vi.mock('webgpu', () => ({ globals: {}, create: () => ({ requestAdapter: async () => null }) }));
 
 describe('webgpu adapter selection', () => {
-  it('--backend webgpu without an adapter is one line naming what is missing; auto falls back to wasm and says why', async () => {
+  it('the webgpu backend without an adapter is one error naming what is missing (the CLI prefixes --backend); auto falls back to wasm and says why', async () => {
     const { backendNote, useBackend } = await import('../../src/engine/backend.js');
-    await expect(useBackend('webgpu')).rejects.toThrow(/^--backend webgpu: no WebGPU adapter: the Vulkan loader found no driver/);
+    await expect(useBackend('webgpu')).rejects.toThrow(/^backend webgpu: no WebGPU adapter: the Vulkan loader found no driver/);
     expect(await useBackend('auto')).toBe('wasm');
     expect(backendNote()).toMatch(/^webgpu not used: no WebGPU adapter/);
   });
