@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // would double the CLI's start-up time for layers and converters we do not use).
 import '@tensorflow/tfjs-backend-cpu';
 import { setFlagsFromString } from 'node:v8';
-import { SettingError, UserError } from '../errors.js';
+import { SettingError } from '../errors.js';
 import { adapterName, probeAdapter } from './webgpu/adapter.js';
 
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'webgpu', 'tensorflow'] as const;
@@ -67,10 +67,7 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
     const native = await loadNative();
     if (native) name = 'tensorflow';
     else if (choice === 'tensorflow') {
-      throw new UserError(
-        '--backend tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded ' +
-          '(install one of them, or use --backend wasm|cpu|webgpu)',
-      );
+      throw new SettingError('backend', 'tensorflow', 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (install one of them, or use the wasm, cpu or webgpu backend)');
     } else {
       const gpu = await loadWebGpu();
       if ('missing' in gpu) {
