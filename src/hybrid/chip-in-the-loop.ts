@@ -90,7 +90,7 @@ function fill(raster: Uint8Array, offset: number, N: number, spikes: [number, nu
 }
 
 /** The chip in the loop as the training loop's learner (one trial). */
-class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
+class InTheLoopLearner implements Learner<LoopTrial<null>> {
   private readonly sim: ChipSimulator;
   private readonly sizes: number[];
   private readonly encoded: Int32Array;
@@ -170,14 +170,6 @@ class InTheLoopLearner implements Learner<LoopTrial<null>, BatchSums[]> {
     this.optimiser.apply(this.master, stacked, lrs);
     tf.dispose([...chipW, ...spikes, ...D, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...stacked]);
     return [sums];
-  }
-
-  async read(pending: BatchSums[][]): Promise<BatchSums[][]> {
-    return pending;
-  }
-
-  readsPerBatch(): boolean {
-    return true;
   }
 
   async endEpoch(): Promise<EpochEnd[]> {

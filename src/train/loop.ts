@@ -136,27 +136,28 @@ export interface LoopResult {
   stopped: boolean;
 }
 
-/**
- * What trains the trials. The learner keeps its trials in the order the loop gives them (`join` appends,
- * `keep` keeps some in order); `runBatch` trains one batch of every trial and gives its sums, maybe not
- * yet read back (`read` reads several at once: a GPU backend reads them once per epoch).
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a trial's state type is its learner's business
+/** A trial of any learner (its checkpoint state's type is the learner's business). */
 type AnyTrial = LoopTrial<any>;
 
 /** The state type a trial's checkpoint holds. */
 type StateOf<T> = T extends LoopTrial<infer S> ? S : never;
 
-export interface Learner<T extends AnyTrial, P = unknown> {
+/**
+ * What trains the trials. The learner keeps its trials in the order the loop gives them (`join` appends,
+ * `keep` keeps some in order); `runBatch` trains one batch of every trial and gives its sums, or with
+ * `read`, a pending batch whose sums `read` reads later, several at once (a GPU backend reads them once
+ * per epoch).
+ */
+export interface Learner<T extends AnyTrial, P = BatchSums[]> {
   join(trials: T[]): Promise<void> | void;
   keep(indices: number[]): void;
   runBatch(orders: Int32Array[], lrs: number[], at: { epoch: number; batch: number }): Promise<P> | P;
-  /** Per pending batch, each trial's sums. */
-  read(pending: P[]): Promise<BatchSums[][]>;
+  /** Per pending batch, each trial's sums (absent: `runBatch` gives the sums themselves). */
+  read?(pending: P[]): Promise<BatchSums[][]>;
   /** Dispose pending batches not read (an error cut the epoch short). */
   discard?(pending: P[]): void;
-  /** Whether reading a batch's sums right away is free (cpu, wasm): then running numbers are shown per batch. */
-  readsPerBatch(): boolean;
+  /** Whether reading a batch's sums right away is free (absent: it is): then running numbers are shown per batch. */
+  readsPerBatch?(): boolean;
   /** Each trial's candidate and its validation. */
   endEpoch(): Promise<EpochEnd[]>;
   /** The trial's state for its checkpoint, after `endEpoch`. */
@@ -246,7 +247,9 @@ export async function runTrials<T extends AnyTrial, P>(learner: Learner<T, P>, t
     // Where reads are free each batch's sums are read at once (for the running numbers of the progress
     // bar); otherwise they stay with the learner until the end of the epoch, read in one go and added in
     // the same order.
-    const perBatch = learner.readsPerBatch();
+    const perBatch = learner.readsPerBatch?.() ?? true;
+    // Without `read`, a pending batch is its sums.
+    const read = async (ps: P[]): Promise<BatchSums[][]> => (learner.read ? learner.read(ps) : (ps as unknown as BatchSums[][]));
     const t0 = performance.now();
     let pending: P[] = [];
     try {
@@ -255,7 +258,7 @@ export async function runTrials<T extends AnyTrial, P>(learner: Learner<T, P>, t
         const lrs = slots.map((s) => (s.lr = scheduledLr(s.trial.schedule, s.epoch * batches + b, batches)));
         const p = await learner.runBatch(batchOrders, lrs, { epoch: slots[0].epoch + 1, batch: b + 1 });
         if (perBatch) {
-          add((await learner.read([p]))[0]);
+          add((await read([p]))[0]);
           slots.forEach((s) => {
             const seen = Math.min((b + 1) * s.trial.batch, s.trial.count, s.trial.samples ?? Infinity);
             s.trial.onProgress?.({ type: 'batch', epoch: s.epoch + 1, batch: b + 1, batches, loss: (s.sums.ceSum + s.sums.rSum) / seen, accuracy: s.sums.correct / seen });
@@ -265,9 +268,9 @@ export async function runTrials<T extends AnyTrial, P>(learner: Learner<T, P>, t
           slots.forEach((s) => s.trial.onProgress?.({ type: 'batch', epoch: s.epoch + 1, batch: b + 1, batches }));
         }
       }
-      const read = pending;
+      const last = pending;
       pending = [];
-      for (const sums of await learner.read(read)) add(sums);
+      for (const sums of await read(last)) add(sums);
     } finally {
       learner.discard?.(pending);
     }

@@ -122,7 +122,7 @@ type ChipTrial = LoopTrial<ChipTrainingState>;
  * learning rate the host writes (rounded to float32, as the chip stores it); after each epoch, accuracy
  * on the validation data (inference on the same chip) and the epoch's cost as columns of its row.
  */
-class OnChipLearner implements Learner<ChipTrial, BatchSums[]> {
+class OnChipLearner implements Learner<ChipTrial> {
   constructor(
     private readonly trainer: OnChipTrainer,
     private readonly opts: ChipTrainOptions,
@@ -146,14 +146,6 @@ class OnChipLearner implements Learner<ChipTrial, BatchSums[]> {
       if (o.prediction === samples[s].label) sums.correct++;
     });
     return [sums];
-  }
-
-  async read(pending: BatchSums[][]): Promise<BatchSums[][]> {
-    return pending;
-  }
-
-  readsPerBatch(): boolean {
-    return true;
   }
 
   async endEpoch(): Promise<EpochEnd[]> {
