@@ -40,14 +40,6 @@ export function networkFromModel(model: ModelFile): EngineNetwork {
   };
 }
 
-/**
- * Fake quantisation for training: the dequantised copies of weight tensors, computed on the host (the
- * tensors are downloaded, quantised and uploaded again; the caller disposes the copies).
- */
-export async function fakeQuantised(weights: tf.Tensor2D[], quantisation: Quantisation): Promise<tf.Tensor2D[]> {
-  return uploadWeights(runWeights(await weightsToArrays(weights), quantisation));
-}
-
 /** Download weight tensors as nested arrays [inputs][outputs] for a model file. */
 export async function weightsToArrays(weights: tf.Tensor2D[]): Promise<number[][][]> {
   return Promise.all(weights.map((w) => w.array()));

@@ -3,7 +3,6 @@ import { CANONICAL_DATA, type DataSpec } from '../data/sources.js';
 import { UserError } from '../errors.js';
 import { resolveConfig, type TrainConfig } from '../model/train-config.js';
 import { stackKey, trainStack, type EpochMetrics, type TrainResult, type TrialGroup, type TrialRun } from '../train/trainer.js';
-import { meanMetrics } from './multi-seed.js';
 import { makePruner } from './pruner/index.js';
 import { makeSampler } from './sampler/index.js';
 import { paramsToSettings, type SearchSpace } from './space/space-file.js';
@@ -60,6 +59,13 @@ export function workerSettings(o: WorkerOptions) {
     shouldPrune: makePruner(o.space),
     metric: o.space.objective.metric,
   };
+}
+
+/** The mean of each column over rows with the same columns (a multi-seed trial's epoch). */
+export function meanMetrics(rows: EpochMetrics[]): EpochMetrics {
+  const out: EpochMetrics = {};
+  for (const key of Object.keys(rows[0])) out[key] = rows.reduce((a, r) => a + r[key], 0) / rows.length;
+  return out;
 }
 
 /** A claimed trial with its training config. */

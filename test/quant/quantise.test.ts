@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dequantise, layerFromMantissas, mantissaMax, quantiseLayer } from '../../src/quant/quantise.js';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
-import { effectiveWeights, fakeQuantised, networkFromModel, weightsToArrays } from '../../src/engine/model-network.js';
+import { effectiveWeights, networkFromModel, weightsToArrays } from '../../src/engine/model-network.js';
 import { initModel } from '../../src/model/init.js';
 import { parseModel } from '../../src/model/model-file.js';
 import type { ModelFile } from '../../src/model/schema.js';
@@ -137,15 +137,6 @@ describe('a model with a quantisation runs its dequantised weights', () => {
     const uploaded = await weightsToArrays(net.weights);
     tf.dispose(net.weights);
     expect(uploaded).toEqual(float.layers.map((l) => l.weights));
-  });
-
-  it('fakeQuantised of weight tensors gives the same dequantised values, and leaves no tensors behind', async () => {
-    const before = tf.memory().numTensors;
-    const master = float.layers.map((l) => tf.tensor2d(l.weights, undefined, 'float32'));
-    const copies = await fakeQuantised(master, { type: 'int4', clipPercentile: 95 });
-    expect(await weightsToArrays(copies)).toEqual(byHand);
-    tf.dispose([...master, ...copies]);
-    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('the model file accepts quantisation {type int8|int4, clipPercentile in (0, 100]} and nothing else', () => {

@@ -6,11 +6,10 @@ import { writeDatasetCsv } from '../../src/data/csv.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
 import { useBackend } from '../../src/engine/backend.js';
 import { UserError } from '../../src/errors.js';
-import { meanMetrics, trainSeeds } from '../../src/sweep/multi-seed.js';
 import { parseSpace } from '../../src/sweep/space/space-file.js';
 import { SqliteStore } from '../../src/sweep/store/sqlite-store.js';
-import { runWorker, trialConfig } from '../../src/sweep/worker.js';
-import { train } from '../../src/train/trainer.js';
+import { meanMetrics, runWorker, trialConfig } from '../../src/sweep/worker.js';
+import { train, trainStack } from '../../src/train/trainer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 's2prop-multi-seed-'));
 const data = { train: join(dir, 'train.csv'), validation: join(dir, 'val.csv'), test: join(dir, 'test.csv') };
@@ -74,7 +73,9 @@ describe('multi-seed objective', () => {
   it('stopping after an epoch stops every seed there, and the mean history has that epoch only', async () => {
     const config = trialConfig(space(3), {}, 'stop');
     const seen: number[] = [];
-    const { runs, history } = await trainSeeds({ config, seeds: [1, 2, 3], data, backend: 'wasm', afterEpoch: (m) => (seen.push(m.epoch), true) });
+    const group = { afterEpoch: (rows: Record<string, number>[]) => (seen.push(rows[0].epoch), history.push(meanMetrics(rows)), true) };
+    const history: Record<string, number>[] = [];
+    const runs = await trainStack({ runs: [1, 2, 3].map((seed) => ({ config: { ...config, seed }, group })), data, backend: 'wasm' });
     expect(seen).toEqual([1]);
     expect(runs.map((r) => r.history.length)).toEqual([1, 1, 1]);
     expect(history).toEqual([meanMetrics(runs.map((r) => r.history[0]))]);
@@ -82,7 +83,8 @@ describe('multi-seed objective', () => {
 
   it('a setting every seed refuses is the trainer\'s error, not a hang', async () => {
     const config = trialConfig(space(2), {}, 'bad');
-    await expect(trainSeeds({ config, seeds: [0, 1], data: { ...data, test: join(dir, 'missing.csv') }, backend: 'wasm' })).rejects.toBeInstanceOf(UserError);
+    const group = { afterEpoch: () => false };
+    await expect(trainStack({ runs: [0, 1].map((seed) => ({ config: { ...config, seed }, group })), data: { ...data, test: join(dir, 'missing.csv') }, backend: 'wasm' })).rejects.toBeInstanceOf(UserError);
   });
 
   it('meanMetrics averages each column (hand calculation)', () => {
