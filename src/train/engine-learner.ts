@@ -109,7 +109,7 @@ export class EngineLearner implements Learner<EngineTrial, PendingOutcome> {
     }
   }
 
-  async runBatch(orders: Int32Array[], lrs: number[], at: { epoch: number; batch: number }): Promise<PendingOutcome> {
+  async runBatch(orders: Int32Array[], lrs: number[], at: { epochs: number[]; batch: number }): Promise<PendingOutcome> {
     const runAs = this.trials.some((t) => t.runAs) ? (master: number[][][], k: number) => this.trials[k].runAs?.(master) ?? master : null;
     const { grads, pending } = await this.withWeights(runAs, (run) =>
       runBatchPending(
@@ -125,7 +125,7 @@ export class EngineLearner implements Learner<EngineTrial, PendingOutcome> {
         if (!t.onGradients) return;
         const own = grads.map((g) => tf.tidy(() => tf.reshape(tf.slice(g, [k, 0, 0], [1, -1, -1]), [g.shape[1]!, g.shape[2]!]) as tf.Tensor2D));
         try {
-          t.onGradients(at.epoch, at.batch, own);
+          t.onGradients(at.epochs[k], at.batch, own);
         } finally {
           tf.dispose(own);
         }

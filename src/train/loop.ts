@@ -151,7 +151,8 @@ type StateOf<T> = T extends LoopTrial<infer S> ? S : never;
 export interface Learner<T extends AnyTrial, P = BatchSums[]> {
   join(trials: T[]): Promise<void> | void;
   keep(indices: number[]): void;
-  runBatch(orders: Int32Array[], lrs: number[], at: { epoch: number; batch: number }): Promise<P> | P;
+  /** `at`: each trial's epoch (1-based) and the batch (1-based) within it. */
+  runBatch(orders: Int32Array[], lrs: number[], at: { epochs: number[]; batch: number }): Promise<P> | P;
   /** Per pending batch, each trial's sums (absent: `runBatch` gives the sums themselves). */
   read?(pending: P[]): Promise<BatchSums[][]>;
   /** Dispose pending batches not read (an error cut the epoch short). */
@@ -256,7 +257,7 @@ export async function runTrials<T extends AnyTrial, P>(learner: Learner<T, P>, t
       for (let b = 0; b < batches; b++) {
         const batchOrders = slots.map((s, k) => orders[k].subarray(b * s.trial.batch, Math.min((b + 1) * s.trial.batch, s.trial.count, s.trial.samples ?? Infinity)));
         const lrs = slots.map((s) => (s.lr = scheduledLr(s.trial.schedule, s.epoch * batches + b, batches)));
-        const p = await learner.runBatch(batchOrders, lrs, { epoch: slots[0].epoch + 1, batch: b + 1 });
+        const p = await learner.runBatch(batchOrders, lrs, { epochs: slots.map((s) => s.epoch + 1), batch: b + 1 });
         if (perBatch) {
           add((await read([p]))[0]);
           slots.forEach((s) => {

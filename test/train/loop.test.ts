@@ -25,8 +25,8 @@ class Scripted implements Learner<LoopTrial<string>, BatchSums[]> {
     this.trials = indices.map((k) => this.trials[k]);
   }
 
-  runBatch(orders: Int32Array[], lrs: number[], at: { epoch: number; batch: number }): BatchSums[] {
-    this.calls.push({ ...at, orders: orders.map((o) => [...o]), lrs });
+  runBatch(orders: Int32Array[], lrs: number[], at: { epochs: number[]; batch: number }): BatchSums[] {
+    this.calls.push({ epoch: at.epochs[0], batch: at.batch, orders: orders.map((o) => [...o]), lrs });
     // Every sample counts CE 1 and R 0.5; even sample indices are classified correctly.
     return orders.map((o) => ({ ceSum: o.length, rSum: 0.5 * o.length, correct: [...o].filter((i) => i % 2 === 0).length }));
   }
