@@ -19,6 +19,8 @@ export interface Objective {
   direction: 'maximize' | 'minimize';
   /** Seeds each trial trains with; the objective is their mean (absent: 1). */
   seeds?: number;
+  /** The seeds' mean (default) or the worst seed's value. */
+  seedAggregate?: 'mean' | 'worst';
 }
 
 export type TrialState = 'running' | 'complete' | 'pruned' | 'failed';

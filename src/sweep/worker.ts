@@ -48,6 +48,12 @@ function better(space: SearchSpace, a: number, b: number): boolean {
   return space.objective.direction === 'maximize' ? a > b : a < b;
 }
 
+/** The seeds' values as one: their mean, or with `seedAggregate: worst` the worst of them. */
+export function aggregateSeeds(space: SearchSpace, values: number[]): number {
+  if (space.objective.seedAggregate === 'worst') return values.reduce((a, v) => (better(space, a, v) ? v : a));
+  return values.reduce((a, v) => a + v, 0) / values.length;
+}
+
 /** What every worker derives from its options: its name, timing, sampler, pruner and objective metric. */
 export function workerSettings(o: WorkerOptions) {
   const staleAfterMs = o.staleAfterMs ?? 60_000;
@@ -82,8 +88,9 @@ interface Running {
   seeds: number[];
   lost: boolean;
   pruned: boolean;
-  /** Per epoch, the mean over the seeds of each metric column. */
+  /** Per epoch, the mean over the seeds of each metric column, and the objective's value (aggregateSeeds). */
   history: EpochMetrics[];
+  values: number[];
   results: (TrainResult | undefined)[];
 }
 
@@ -175,7 +182,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       return r.pruned ? values[values.length - 1] : values.reduce((a, v) => (better(space, v, a) ? v : a));
     });
     const mean = (f: (result: TrainResult) => number) => runs.reduce((a, result) => a + f(result), 0) / runs.length;
-    await finish(trial, r.pruned ? 'pruned' : 'complete', seedValues.reduce((a, v) => a + v, 0) / seedValues.length, {
+    await finish(trial, r.pruned ? 'pruned' : 'complete', aggregateSeeds(space, seedValues), {
       epochs: r.history.length,
       ...(runs.length === 1 ? { bestEpoch: runs[0].bestEpoch } : { seeds: r.seeds, seedValues, bestEpochs: runs.map((result) => result.bestEpoch) }),
       validationAccuracy: mean((result) => result.validation.accuracy),
@@ -193,13 +200,14 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     const { trial } = c;
     o.onTrial?.({ type: 'start', worker, trial });
     const seeds = Array.from({ length: seedsPerTrial }, (_, k) => c.config.seed + k);
-    const r: Running = { claimed: c, t0: performance.now(), stack: stackSize, seeds, lost: false, pruned: false, history: [], results: seeds.map(() => undefined) };
+    const r: Running = { claimed: c, t0: performance.now(), stack: stackSize, seeds, lost: false, pruned: false, history: [], values: [], results: seeds.map(() => undefined) };
     const group: TrialGroup = {
       afterEpoch: async (rows) => {
         const m = meanMetrics(rows);
         r.history.push(m);
-        if (!(await store.report(trial.number, worker, m.epoch, m[metric]))) return (r.lost = true);
-        const me: Trial = { ...trial, intermediate: r.history.map((h) => ({ epoch: h.epoch, value: h[metric] })) };
+        r.values.push(aggregateSeeds(space, rows.map((row) => row[metric])));
+        if (!(await store.report(trial.number, worker, m.epoch, r.values[r.values.length - 1]))) return (r.lost = true);
+        const me: Trial = { ...trial, intermediate: r.history.map((h, e) => ({ epoch: h.epoch, value: r.values[e] })) };
         if (shouldPrune(me, await store.trials())) return (r.pruned = true);
         return false;
       },

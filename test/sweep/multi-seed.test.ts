@@ -21,13 +21,13 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function space(seeds: number | undefined, epochs = 3) {
+function space(seeds: number | undefined, epochs = 3, seedAggregate?: 'worst') {
   return parseSpace(
     {
       format: 's2prop-space',
       version: 1,
       base: { preset: 'twin', settings: { hidden: [16], batch: 10, seed: 7 } },
-      objective: { metric: 'validationAccuracy', direction: 'maximize', ...(seeds === undefined ? {} : { seeds }) },
+      objective: { metric: 'validationAccuracy', direction: 'maximize', ...(seeds === undefined ? {} : { seeds }), ...(seedAggregate ? { seedAggregate } : {}) },
       budget: { trials: 1, epochs },
       sampler: { type: 'random', seed: 0 },
       parameters: { 'optimiser.lr': { type: 'fixed', value: 0.004 } },
@@ -55,6 +55,21 @@ describe('multi-seed objective', () => {
     expect(trial.attrs.seeds).toEqual([7, 8]);
     expect(trial.attrs.seedValues).toEqual(best);
     expect(trial.intermediate).toEqual(direct[0].history.map((h, e) => ({ epoch: e + 1, value: (h.validationAccuracy + direct[1].history[e].validationAccuracy) / 2 })));
+  });
+
+  it('seedAggregate worst: the value is the worse seed\'s best epoch, every epoch the worse seed\'s (direct runs of seeds 7 and 8)', async () => {
+    const s = space(2, 3, 'worst');
+    const store = new SqliteStore(join(dir, 'worst.db'));
+    await store.open('worst', s);
+    await runWorker({ store, space: s, backend: 'wasm', data });
+    const [trial] = await store.trials();
+    await store.close();
+    const config = trialConfig(s, trial.params, 'direct');
+    const direct = [await train({ config: { ...config, seed: 7 }, data, backend: 'wasm' }), await train({ config: { ...config, seed: 8 }, data, backend: 'wasm' })];
+    const best = direct.map((r) => Math.max(...r.history.map((h) => h.validationAccuracy)));
+    expect(trial.value).toBe(Math.min(...best));
+    expect(trial.attrs.seedValues).toEqual(best);
+    expect(trial.intermediate).toEqual(direct[0].history.map((h, e) => ({ epoch: e + 1, value: Math.min(h.validationAccuracy, direct[1].history[e].validationAccuracy) })));
   });
 
   it('without seeds a trial is the plain training run of the base seed, as before', async () => {

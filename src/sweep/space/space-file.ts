@@ -122,6 +122,11 @@ export const SearchSpaceSchema = z
          * epoch for pruning. Absent: 1 (left out, not defaulted, so studies stored before it still match).
          */
         seeds: int.min(1, 'expected at least 1 seed per trial').optional(),
+        /**
+         * How the seeds' values make the trial's (and each epoch's, for pruning): their mean, or the worst
+         * seed's, which ranks a configuration by its failures (a seed that collapses). Absent: mean.
+         */
+        seedAggregate: z.enum(['mean', 'worst']).optional(),
       })
       .strict()
       .superRefine((o, ctx) => {
