@@ -123,8 +123,9 @@ export const SearchSpaceSchema = z
          */
         seeds: int.min(1, 'expected at least 1 seed per trial').optional(),
         /**
-         * How the seeds' values make the trial's (and each epoch's, for pruning): their mean, or the worst
-         * seed's, which ranks a configuration by its failures (a seed that collapses). Absent: mean.
+         * How the seeds' values make the trial's (each seed's best epoch) and each epoch's (for pruning):
+         * their mean, or the worst seed's, which ranks and prunes a configuration by its failures (a seed
+         * that collapses). Absent: mean.
          */
         seedAggregate: z.enum(['mean', 'worst']).optional(),
       })
