@@ -124,12 +124,16 @@ function trainingSchedule(placement: Placement, packetsPerTick: number): { gathe
   };
 }
 
+/** Why a training export refuses the silent-label nudge (engine/silent-label-nudge.ts). */
+export const OFF_CHIP_NUDGE = "the silent-label nudge is off-chip only: the chip's loss program computes the contract's gradient";
+
 /** Turn a model into a chip configuration directory's files (quantise, place, route, lay out memory). */
 export function exportModel(model: ModelFile, opts: ExportOptions): ExportResult {
   const { machine } = opts;
   const sizes = layerSizes(model);
   const features = sizes[0] - (model.encoding.bias ? 1 : 0);
   if (opts.training && opts.quant !== 'float32') throw new SettingError('quant', opts.quant, 'on-chip training runs float32 weights');
+  if (opts.training && model.loss.nudge) throw new SettingError('loss.nudge', String(model.loss.nudge), OFF_CHIP_NUDGE);
   const quant = opts.quant === 'float32' ? null : (opts.quantised?.layers ?? quantiseWeights(model.layers.map((l) => l.weights), opts.quant, opts.clipPercentile));
   const placement: Placement = place({ sizes, features, steps: model.steps, quant: opts.quant, slots: opts.slots, machine, training: opts.training !== undefined });
   const routing: RouterTable[] = buildRouting(placement, machine);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { checkExportDir, exportModel, writeExportDir, type TrainingExport } from '../chip/export.js';
+import { checkExportDir, exportModel, OFF_CHIP_NUDGE, writeExportDir, type TrainingExport } from '../chip/export.js';
 import { exportPySpinnaker2 } from '../export/py-spinnaker2/export.js';
 import { loadMachine } from '../chip/machine.js';
 import { quantiseModel } from '../quant/model-quantisation.js';
@@ -32,9 +32,18 @@ interface Args {
   slots?: number;
   out: string;
   train: boolean;
+  withoutNudge: boolean;
   batch?: number;
   lr?: number;
   packetsPerTick?: number;
+}
+
+/** The model as on-chip training takes it: without the off-chip-only nudge, which must be dropped by flag. */
+function forOnChipTraining(model: ModelFile, file: string, withoutNudge: boolean): ModelFile {
+  if (!model.loss.nudge) return model;
+  if (!withoutNudge) throw new UserError(`${file}: loss.nudge is ${model.loss.nudge}: ${OFF_CHIP_NUDGE}; give --without-nudge to train on the chip without it`);
+  const { nudge: _, ...loss } = model.loss;
+  return { ...model, loss };
 }
 
 /** The optimiser and batch of a training export (see optimiserOf); flags win. */
@@ -102,6 +111,7 @@ export const exportCommand: CommandModule<object, Args> = {
       .option('train', { type: 'boolean', default: false, describe: 'config target: a training export, loss and optimiser programs for on-chip training (float32)' })
       .option('batch', { type: 'number', describe: 'with --train: samples per update (default: the model\'s training batch, else 22)' })
       .option('lr', { type: 'number', describe: 'with --train: Adam learning rate (default: the model\'s training setting, else 0.0019)' })
+      .option('without-nudge', { type: 'boolean', default: false, describe: "with --train: export a model trained with the silent-label nudge (loss.nudge, off-chip only) for on-chip training without it" })
       .option('packets-per-tick', { type: 'number', describe: 'with --train: gradient packets a layer PE sends and weights the optimiser updates per tick (default 64)' })
       .strict() as never,
   handler: (args) => {
@@ -118,6 +128,7 @@ export const exportCommand: CommandModule<object, Args> = {
     const model = loadModel(args.model);
     const quant = parseQuant(args.quant ?? (args.train ? 'float32' : (model.quantisation?.type ?? 'int8')));
     if (!args.train && (args.batch !== undefined || args.lr !== undefined)) throw new UserError('--batch and --lr set the on-chip optimiser: they need --train');
+    if (!args.train && args.withoutNudge) throw new UserError('--without-nudge drops the silent-label nudge for on-chip training: it needs --train');
     const clipPercentile = args.clipPercentile ?? model.quantisation?.clipPercentile ?? 100;
     if (!(clipPercentile > 0 && clipPercentile <= 100)) throw new UserError(`--clip-percentile: expected a number in (0, 100], got ${clipPercentile}`);
     const rounding = parseRounding(args.rounding ?? 'calibrated');
@@ -149,8 +160,9 @@ export const exportCommand: CommandModule<object, Args> = {
     const machine = loadMachine(args.machine ?? 'chip');
     const slots = positiveInt('slots', args.slots ?? 4);
     const training = args.train ? trainingExport(model, { ...args, packetsPerTick: args.packetsPerTick ?? 64 }) : undefined;
+    const exported = training ? forOnChipTraining(model, args.model, args.withoutNudge) : model;
     const quantised = quantiseWithProgress();
-    const { files, report } = exportModel(model, { quant, clipPercentile, machine, slots, quantised, training });
+    const { files, report } = exportModel(exported, { quant, clipPercentile, machine, slots, quantised, training });
     writeExportDir(out, files, target, args.force);
     process.stdout.write(`${exportSummary(report)}\nconfig written to ${out} (details in ${out}/report.json)\n`);
   },

@@ -3,7 +3,7 @@ import { batchFileRaster, type BatchFile } from '../formats/batch-file.js';
 import type { GradientReport } from '../formats/gradient-report.js';
 import type { ModelFile } from '../model/schema.js';
 import { networkFromModel } from './model-network.js';
-import { backward, disposeTrace, forward, ttfsLoss } from './network.js';
+import { disposeTrace, forward, gradients, ttfsLoss } from './network.js';
 
 /** Loss, first spikes and dL/dW of one batch of explicit input spike trains (batch checked by the caller). */
 export async function batchGradients(model: ModelFile, batch: BatchFile, withSpikes = false): Promise<GradientReport> {
@@ -13,7 +13,7 @@ export async function batchGradients(model: ModelFile, batch: BatchFile, withSpi
   const labels = tf.tensor1d(batch.samples.map((s) => s.label), 'int32');
   const trace = forward(net, input);
   const loss = ttfsLoss(net, trace.spikes[trace.spikes.length - 1], labels);
-  const grads = backward(net, trace, loss.errors);
+  const grads = gradients(net, trace, loss, labels);
   try {
     const [terms, firstSpikes, gradArrays, spikes] = await Promise.all([
       loss.terms.data(),

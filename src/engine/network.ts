@@ -3,6 +3,7 @@ import type { NeuronConstants } from '../model/neuron.js';
 import { lifAdjointKernel } from './lif-adjoint-kernel.js';
 import { lifForwardKernel } from './lif-forward-kernel.js';
 import { ttfsLossKernel, type TtfsLoss } from './ttfs-loss-kernel.js';
+import { silentLabelNudge } from './silent-label-nudge.js';
 import { runTypedKernel } from './typed-kernel.js';
 
 export type { TtfsLoss };
@@ -99,6 +100,27 @@ export function backward<W extends tf.Tensor2D | tf.Tensor3D>(net: LayeredWeight
     e = epsIn as tf.Tensor3D;
   }
   e.dispose();
+  return grads;
+}
+
+/**
+ * The gradients of a batch: the backward pass, plus the silent-label nudge on the output layer for
+ * trials whose loss sets one (silent-label-nudge.ts). `labels` as given to the loss.
+ */
+export function gradients<W extends tf.Tensor2D | tf.Tensor3D>(
+  net: LayeredWeights<W> & ({ loss: TtfsLoss } | { losses: TtfsLoss[] }),
+  trace: ForwardTrace,
+  loss: LossResult,
+  labels: tf.Tensor1D,
+): W[] {
+  const grads = backward(net, trace, loss.errors);
+  const nudges = ('loss' in net ? [net.loss] : net.losses).map((l) => l.nudge ?? 0);
+  if (nudges.every((n) => n === 0)) return grads;
+  const L = grads.length - 1;
+  const term = silentLabelNudge(trace.spikes[L], loss.firstSpikes, labels, nudges, labels.shape[0] / nudges.length);
+  const nudged = tf.add(grads[L], term) as W;
+  tf.dispose([grads[L], term]);
+  grads[L] = nudged;
   return grads;
 }
 

@@ -1,8 +1,11 @@
 import type { LossSettings } from '../model/schema.js';
 import type { TypedKernel } from './typed-kernel.js';
 
-/** The loss settings the kernels take: the model's (docs/contract.md "Loss"), its alpha being the regulariser's weight. */
-export type TtfsLoss = Pick<LossSettings, 'xi' | 'alpha' | 'tau1'>;
+/**
+ * The loss settings the engine takes: the model's (docs/contract.md "Loss"), its alpha being the
+ * regulariser's weight; `nudge` is not the kernel's but silent-label-nudge.ts's.
+ */
+export type TtfsLoss = Pick<LossSettings, 'xi' | 'alpha' | 'tau1' | 'nudge'>;
 
 export interface TtfsLossAttrs {
   /**

@@ -6,7 +6,7 @@ import type { Dataset } from '../data/dataset.js';
 import { batchRaster, encodeDataset, encodedInputs } from '../data/encoding.js';
 import { lifForwardKernel } from '../engine/lif-forward-kernel.js';
 import { uploadWeights } from '../engine/model-network.js';
-import { backward, ttfsLoss, type EngineNetwork } from '../engine/network.js';
+import { gradients, ttfsLoss, type EngineNetwork } from '../engine/network.js';
 import { runTypedKernel } from '../engine/typed-kernel.js';
 import { neuronConstants, type NeuronConstants } from '../model/neuron.js';
 import type { ModelFile } from '../model/schema.js';
@@ -164,7 +164,7 @@ class InTheLoopLearner implements Learner<LoopTrial<null>> {
       sums.ceSum += terms[2 * i];
       sums.rSum += terms[2 * i + 1];
     }
-    const grads = backward(net, { spikes: spikes as tf.Tensor3D[], D }, loss.errors);
+    const grads = gradients(net, { spikes: spikes as tf.Tensor3D[], D }, loss, labels);
     // 3. The optimiser on the master weights (straight-through: the gradient of the chip's weights).
     const stacked = grads.map((g) => tf.expandDims(g, 0) as tf.Tensor3D);
     this.optimiser.apply(this.master, stacked, lrs);

@@ -31,6 +31,11 @@ export const LossSchema = z
     alpha: nonNegative,
     /** Regulariser time constant, in steps. */
     tau1: positive,
+    /**
+     * Silent-label nudge, outside the contract (docs/training-collapse.md): for each sample whose label
+     * neuron gets no error, dL/dW_kc gains -nudge/B per spike of input k. Absent or 0: off.
+     */
+    nudge: nonNegative.optional(),
   })
   .strict();
 

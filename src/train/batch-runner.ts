@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/dataset.js';
 import { batchRaster, encodeDataset, encodedInputs, type LatencyEncoding } from '../data/encoding.js';
-import { backward, disposeTrace, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork, type ForwardTrace, type StackedNetwork } from '../engine/network.js';
+import { disposeTrace, gradients, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork, type ForwardTrace, type StackedNetwork } from '../engine/network.js';
 import { predictedClass } from '../numerics/prediction.js';
 import { rastersOnDevice, readTogether } from './readback.js';
 
@@ -193,7 +193,7 @@ export function runBatchPending(
   const trace = forward(net, input);
   const last = trace.spikes[trace.spikes.length - 1];
   const loss = 'loss' in net ? ttfsLoss(net, last, labelT) : stackedTtfsLoss(net, last, labelT);
-  const grads = wantGrads ? backward<tf.Tensor2D | tf.Tensor3D>(net, trace, loss.errors) : [];
+  const grads = wantGrads ? gradients<tf.Tensor2D | tf.Tensor3D>(net, trace, loss, labelT) : [];
   onTrace?.(trace);
   const W = net.weights[net.weights.length - 1];
   disposeTrace(trace);

@@ -24,6 +24,8 @@ interface Case {
   weights: number[][][];
   steps: number;
   samples: OracleSample[];
+  /** Loss settings other than LOSS (the silent-label nudge). */
+  loss?: typeof LOSS & { nudge?: number };
 }
 
 function randomWeights(rng: MT19937, sizes: number[], mu: number[], sigma: number[]): number[][][] {
@@ -46,7 +48,7 @@ function modelOf(c: Case): ModelFile {
     version: 1,
     steps: c.steps,
     neuron: NEURON,
-    loss: { type: 'ttfs-ce', xi: LOSS.xi, alpha: LOSS.alpha, tau1: LOSS.tau1 },
+    loss: { type: 'ttfs-ce', ...(c.loss ?? LOSS) },
     encoding: { type: 'latency', tMin: 0, tMax: c.steps - 1, bias: false },
     layers: c.weights.map((w) => ({ weights: w })),
   };
@@ -57,7 +59,7 @@ function batchOf(c: Case): BatchFile {
 }
 
 function runOracle(c: Case): OracleResult {
-  return oracleRun({ weights: c.weights, steps: c.steps, alpha: K.alpha, beta: K.beta, oneMinusBeta: K.oneMinusBeta, threshold: K.threshold, tauSynMs: NEURON.tauSynMs }, LOSS, c.samples);
+  return oracleRun({ weights: c.weights, steps: c.steps, alpha: K.alpha, beta: K.beta, oneMinusBeta: K.oneMinusBeta, threshold: K.threshold, tauSynMs: NEURON.tauSynMs }, c.loss ?? LOSS, c.samples);
 }
 
 /** The engine's spikes and D per layer as [sample][layer][step][neuron]. */
@@ -162,6 +164,28 @@ for (const backend of ['cpu', 'wasm', 'fallback'] as const) {
       const report = await batchGradients(modelOf(c), batchOf(c));
       expect(report.loss).toBeCloseTo(Math.log(3) + LOSS.alpha * (Math.exp(27 / LOSS.tau1) - 1), 6);
       expect(report.grads.flat(2).every((g) => g === 0)).toBe(true);
+    });
+
+    it('silent-label nudge: the oracle, and the contract gradient less nudge/B per input spike (hand count)', async () => {
+      const rng = new MT19937(7);
+      const weights = randomWeights(rng, [5, 12, 3], [1.4, 2.3], [1.4, 1.2]);
+      for (const row of weights[1]) row[2] = -1; // output neuron 2 never fires
+      const samples = randomSamples(rng, 6, 5, 27, 3, 2).map((s, b) => ({ ...s, label: b % 3 }));
+      const nudge = 0.25;
+      const plain: Case = { name: 'no nudge', steps: 27, weights, samples };
+      const nudged: Case = { ...plain, name: 'nudge', loss: { ...LOSS, nudge } };
+      const without = await expectAgreement(plain);
+      const withNudge = await expectAgreement(nudged);
+      // By hand: only the silent label's column of the output layer moves, by -nudge/B per hidden spike.
+      const expected = without.grads.map((layer) => layer.map((row) => [...row]));
+      samples.forEach((s, b) => {
+        if (s.label !== 2) return;
+        for (let k = 0; k < 12; k++) expected[1][k][2] -= (nudge / samples.length) * without.spikes[b][0].reduce((n, row) => n + row[k], 0);
+      });
+      expect(withNudge.grads[0]).toEqual(without.grads[0]);
+      expect(withNudge.grads[1].map((row) => row.map((g) => +g.toPrecision(12)))).toEqual(expected[1].map((row) => row.map((g) => +g.toPrecision(12))));
+      expect(expected[1].filter((row, k) => row[2] !== without.grads[1][k][2]).length, 'hidden neurons the nudge moves').toBeGreaterThan(3);
+      expect(withNudge.loss, 'the nudge is not part of the loss').toBe(without.loss);
     });
 
     it('several spikes per neuron (oracle)', async () => {

@@ -2,14 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MT19937 } from '../../src/data/mt19937.js';
 import { useBackend } from '../../src/engine/backend.js';
-import { backward, disposeTrace, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork, type StackedNetwork, type TtfsLoss } from '../../src/engine/network.js';
+import { disposeTrace, forward, gradients, stackedTtfsLoss, ttfsLoss, type EngineNetwork, type StackedNetwork, type TtfsLoss } from '../../src/engine/network.js';
 import { setForceFallback, setUseWasmKernels } from '../../src/engine/typed-kernel.js';
 import { neuronConstants } from '../../src/model/neuron.js';
 
 /**
  * Stacked trials (weights [K, Nin, N], the trials' samples one after another) against the same trials
  * run one by one through the unstacked path: every spike, D, first spike, loss term, error and gradient
- * bit for bit equal, on every kernel path. Trials differ in weights, data and loss settings.
+ * bit for bit equal, on every kernel path. Trials differ in weights, data and loss settings (the
+ * silent-label nudge included).
  */
 
 const CONSTANTS = neuronConstants({ dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 });
@@ -30,7 +31,9 @@ function randomTrials(sizes: number[], T: number, B: number, K: number, seed: nu
     const raster = new Uint8Array(B * T * sizes[0]);
     for (let i = 0; i < raster.length; i++) raster[i] = rng.rand() < 0.08 ? 1 : 0;
     const labels = Array.from({ length: B }, () => rng.randint(sizes[sizes.length - 1]));
-    return { weights, raster, labels, loss: { xi: 0.5 + rng.rand(), alpha: 0.02 * rng.rand(), tau1: 20 + 100 * rng.rand() } };
+    // Trial 1 has a silent output neuron 0 and the silent-label nudge (so the nudge has work to do).
+    if (k === 1) for (const row of weights[weights.length - 1]) row[0] = -1;
+    return { weights, raster, labels, loss: { xi: 0.5 + rng.rand(), alpha: 0.02 * rng.rand(), tau1: 20 + 100 * rng.rand(), nudge: k === 1 ? 0.3 : 0 } };
   });
 }
 
@@ -61,7 +64,7 @@ function runAlone(trial: Trial, T: number, B: number): Outputs {
   const labels = tf.tensor1d(trial.labels, 'int32');
   const trace = forward(net, input);
   const loss = ttfsLoss(net, trace.spikes[trace.spikes.length - 1], labels);
-  const grads = backward(net, trace, loss.errors);
+  const grads = gradients(net, trace, loss, labels);
   const out = collect(trace, loss, grads);
   disposeTrace(trace);
   tf.dispose([input, labels, loss.firstSpikes, loss.terms, loss.errors, ...grads, ...net.weights]);
@@ -82,7 +85,7 @@ function runStacked(trials: Trial[], T: number, B: number): Outputs {
   const labels = tf.tensor1d(trials.flatMap((t) => t.labels), 'int32');
   const trace = forward(net, input);
   const loss = stackedTtfsLoss(net, trace.spikes[trace.spikes.length - 1], labels);
-  const grads = backward(net, trace, loss.errors);
+  const grads = gradients(net, trace, loss, labels);
   expect(grads.map((g) => g.shape)).toEqual(net.weights.map((w) => w.shape));
   const out = collect(trace, loss, grads);
   disposeTrace(trace);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchRaster } from '../../src/data/encoding.js';
 import { yinyangDataset } from '../../src/data/yinyang.js';
 import { backendNote, useBackend } from '../../src/engine/backend.js';
-import { backward, disposeTrace, forward, stackedTtfsLoss, ttfsLoss, type EngineNetwork } from '../../src/engine/network.js';
+import { disposeTrace, forward, gradients, stackedTtfsLoss, ttfsLoss, type EngineNetwork } from '../../src/engine/network.js';
 import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
 import { runTypedKernel } from '../../src/engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../../src/engine/update-kernel.js';
@@ -55,7 +55,7 @@ function randomCase(seed: number, sizes: number[], steps: number, batch: number,
 }
 
 const CONSTANTS = neuronConstants({ dtMs: 1, tauMemMs: 20, tauSynMs: 5, threshold: 1 });
-const LOSS = { xi: 1.5, alpha: 0.01, tau1: 100 };
+const LOSS = { xi: 1.5, alpha: 0.01, tau1: 100, nudge: 0.2 }; // the silent-label nudge too
 
 interface Pass {
   spikes: Uint8Array[];
@@ -80,10 +80,9 @@ async function pass(backend: string, c: Case, trials = 1): Promise<Pass> {
   const labelT = tf.tensor1d(labels, 'int32');
   const trace = forward({ weights, constants: CONSTANTS }, input);
   const out = trace.spikes[trace.spikes.length - 1];
-  const loss = stacked
-    ? stackedTtfsLoss({ weights: weights as tf.Tensor3D[], constants: CONSTANTS, losses: Array(trials).fill(LOSS) }, out, labelT)
-    : ttfsLoss({ weights, constants: CONSTANTS, loss: LOSS } as EngineNetwork, out, labelT);
-  const grads = backward({ weights, constants: CONSTANTS }, trace, loss.errors);
+  const net = stacked ? { weights: weights as tf.Tensor3D[], constants: CONSTANTS, losses: Array(trials).fill(LOSS) } : ({ weights, constants: CONSTANTS, loss: LOSS } as EngineNetwork);
+  const loss = 'losses' in net ? stackedTtfsLoss(net, out, labelT) : ttfsLoss(net, out, labelT);
+  const grads = gradients<tf.Tensor>(net, trace, loss, labelT);
   const result: Pass = {
     spikes: (await Promise.all(trace.spikes.slice(1).map((s) => s.data()))) as Uint8Array[],
     D: (await Promise.all(trace.D.map((d) => d.data()))) as Float32Array[],
@@ -131,7 +130,21 @@ describe.skipIf(reason !== null)('webgpu kernels', () => {
     ['3 layers, T 40', randomCase(1, [30, 50, 20, 4], 40, 8, 0.08)],
     ['2 layers, T 60, wide input', randomCase(2, [120, 70, 3], 60, 5, 0.03)],
     ['one layer, T 8', randomCase(3, [7, 9], 8, 3, 0.4)],
+    ['a silent label neuron (the nudge at work), T 30', silentLabelCase()],
   ];
+
+  /** Output neuron 0 never fires and every third sample is its class: only the nudge moves its weights. */
+  function silentLabelCase(): Case {
+    const c = randomCase(4, [20, 40, 3], 30, 9, 0.1);
+    for (let k = 0; k < 40; k++) c.weights[1][k * 3] = -1;
+    c.labels = Int32Array.from({ length: c.batch }, (_, b) => b % 3);
+    return c;
+  }
+
+  it('the silent-label case gives the nudge work to do', async () => {
+    const ref = await pass('cpu', silentLabelCase());
+    expect(count(ref.grads[1].filter((_, i) => i % 3 === 0))).toBeGreaterThan(5);
+  });
 
   for (const [name, c] of cases) {
     it(`${name}: forward bit for bit, loss and gradients to float32 rounding`, async () => {

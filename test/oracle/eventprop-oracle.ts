@@ -44,6 +44,12 @@ export interface OracleLoss {
   xi: number;
   alpha: number;
   tau1: number;
+  /**
+   * The silent-label nudge (outside the contract; docs/training-collapse.md): for a sample whose label
+   * neuron first spikes at T-1 or never, dL/dW[k][label] of the output layer gains -nudge/B per spike of
+   * the layer's input k.
+   */
+  nudge?: number;
 }
 
 /** Input spikes as [inputIndex, step] pairs, plus the class label. */
@@ -451,6 +457,14 @@ export function oracleRun(net: OracleNet, loss: OracleLoss, samples: OracleSampl
       }
       layerEps[l] = bwd.epsIn;
       e = bwd.epsIn;
+    }
+    if (loss.nudge && lossResult.firstSpikes[sample.label] >= T - 1) {
+      const inputs = layerInputs[L - 1];
+      for (let k = 0; k < inputs[0].length; k++) {
+        let count = 0;
+        for (let i = 0; i < T; i++) count += inputs[i][k];
+        grads[L - 1][k][sample.label] -= (loss.nudge / B) * count;
+      }
     }
 
     result.spikes.push(layerSpikes);

@@ -7,6 +7,7 @@ import { parseWith, readJsonFile } from '../../formats/validate.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { toJsonText } from '../../io/json.js';
 import type { LossSettings, ModelFile } from '../../model/schema.js';
+import { OFF_CHIP_NUDGE } from '../export.js';
 import { runTrials, type BatchSums, type EpochEnd, type Learner, type LoopTrial } from '../../train/loop.js';
 import { TOOL_NAME, TOOL_VERSION } from '../../version.js';
 import { ExportFileSchema, readDirFile, type ExportFile } from '../config-dir.js';
@@ -173,6 +174,7 @@ export async function chipTrain(opts: ChipTrainOptions): Promise<ChipTrainResult
   const info = readDirFile(opts.dir, 'export.json', 'export', ExportFileSchema);
   const loss = info.model.loss;
   if (!loss) throw inFile(join(opts.dir, 'export.json'), 'has no model.loss (written before on-chip training existed); export the model again');
+  if (loss.nudge) throw inFile(join(opts.dir, 'export.json'), `model.loss.nudge is ${loss.nudge}: ${OFF_CHIP_NUDGE}`);
   const trainer = new OnChipTrainer(opts.config, opts.dir);
   const t = trainer.training;
   const batch = opts.batch ?? t.batchSize;
