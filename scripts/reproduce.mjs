@@ -1,6 +1,7 @@
 // Reproduction: train a preset with several seeds on the canonical Yin-Yang splits and write per seed
 // the best-validation epoch, validation and test accuracy (results/yinyang-<preset>.csv) and the
-// summary mean ± std (sample standard deviation, n - 1) in results/yinyang-<preset>-summary.json.
+// summary mean ± std (sample standard deviation, n - 1) in results/yinyang-<preset>-summary.json, with
+// how far each seed's last epoch ended below its best validation epoch (a late collapse shows there).
 // Runs two seeds at a time (one per core), each `s2prop train` in its own process.
 //
 //   npm run build && node scripts/reproduce.mjs [--preset twin|exact] [--seeds 10] [--jobs 2]
@@ -31,11 +32,22 @@ function trainSeed(seed) {
       if (code !== 0) return reject(new Error(`seed ${seed}: s2prop train exited with ${code}`));
       const model = JSON.parse(readFileSync(out, 'utf8'));
       const m = model.metrics;
-      const row = { seed, bestEpoch: m.bestEpoch, validationAccuracy: m.validationAccuracy, testAccuracy: m.testAccuracy, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
+      const perEpoch = validationPerEpoch(join(work, `seed-${seed}.csv`));
+      const lastValidationAccuracy = perEpoch[perEpoch.length - 1];
+      const dropFromBestValidation = +(Math.max(...perEpoch) - lastValidationAccuracy).toFixed(6);
+      const row = { seed, bestEpoch: m.bestEpoch, validationAccuracy: m.validationAccuracy, testAccuracy: m.testAccuracy, lastValidationAccuracy, dropFromBestValidation, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
       console.log(JSON.stringify(row));
       resolve(row);
     });
   });
+}
+
+/** The validation accuracy of every epoch, from a `train --log` metrics CSV. */
+function validationPerEpoch(csvPath) {
+  const [header, ...lines] = readFileSync(csvPath, 'utf8').trim().split('\n');
+  const column = header.split(',').indexOf('validationAccuracy');
+  if (column < 0) throw new Error(`${csvPath}: no validationAccuracy column`);
+  return lines.map((line) => Number(line.split(',')[column]));
 }
 
 const queue = Array.from({ length: seeds }, (_, s) => s);
@@ -59,12 +71,18 @@ const summary = {
   data: 'canonical Yin-Yang splits (train 5000 / validation 1000 / test 1000); model selection on validation',
   validationAccuracy: stats(rows.map((r) => r.validationAccuracy)),
   testAccuracy: stats(rows.map((r) => r.testAccuracy)),
+  maxDropFromBestValidation: Math.max(...rows.map((r) => r.dropFromBestValidation)),
   secondsPerSeed: stats(rows.map((r) => r.seconds)),
   date: new Date().toISOString().slice(0, 10),
 };
 mkdirSync(join(root, 'results'), { recursive: true });
-const csv = ['seed,bestEpoch,validationAccuracy,testAccuracy', ...rows.map((r) => `${r.seed},${r.bestEpoch},${r.validationAccuracy},${r.testAccuracy}`)].join('\n') + '\n';
+const csv =
+  ['seed,bestEpoch,validationAccuracy,testAccuracy,lastValidationAccuracy,dropFromBestValidation', ...rows.map((r) => `${r.seed},${r.bestEpoch},${r.validationAccuracy},${r.testAccuracy},${r.lastValidationAccuracy},${r.dropFromBestValidation}`)].join(
+    '\n',
+  ) + '\n';
 writeFileSync(join(root, `results/yinyang-${preset}.csv`), csv);
 writeFileSync(join(root, `results/yinyang-${preset}-summary.json`), JSON.stringify(summary, null, 2) + '\n');
 const pct = (s) => `${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)} %`;
-console.log(`${preset}: test ${pct(summary.testAccuracy)}, validation ${pct(summary.validationAccuracy)} over ${seeds} seeds`);
+console.log(
+  `${preset}: test ${pct(summary.testAccuracy)}, validation ${pct(summary.validationAccuracy)} over ${seeds} seeds; the largest fall from a seed's best validation epoch to its last: ${(100 * summary.maxDropFromBestValidation).toFixed(1)} points`,
+);

@@ -1,11 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { lifAdjointOps } from './op-path/lif-adjoint.js';
 import { lifForwardOps } from './op-path/lif-forward.js';
+import { silentLabelNudgeOps } from './op-path/silent-label-nudge.js';
 import { ttfsLossOps } from './op-path/ttfs-loss.js';
 import { updateOps } from './op-path/update.js';
 
 export { flushTensor } from './op-path/flush.js';
-export { lifAdjointOps, lifForwardOps, ttfsLossOps, updateOps };
+export { lifAdjointOps, lifForwardOps, silentLabelNudgeOps, ttfsLossOps, updateOps };
 
 /** An op-path computation: the inputs, attributes and outputs (shapes, dtypes, order) of its typed kernel. */
 export type OpPathFn = (inputs: tf.Tensor[], attrs: any) => tf.Tensor[];
@@ -26,4 +27,5 @@ export const opPath: Record<string, OpPathFn> = {
   S2PropTtfsLoss: ttfsLossOps,
   S2PropLifAdjoint: lifAdjointOps,
   S2PropStackedUpdate: updateOps,
+  S2PropSilentLabelNudge: silentLabelNudgeOps,
 };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { copyData, ensureBuilt, expectUserError, folderState, freshDir, initModelText, prepareData, readJson, removeTempDirs, runCli, runCliOk, writeJson, writeText } from './run-cli.js';
@@ -118,6 +118,26 @@ describe.concurrent('chip-grad and chip-train', () => {
     const before = folderState(d);
     expectUserError(await runCli([...args, '--epochs', '2', '--seed', '4', '--resume'], d), 'm.json.chip-ckpt.json', 'seed');
     expect(folderState(d)).toEqual(before);
+  });
+
+  it('the silent-label nudge is off-chip only: export --train refuses it, --without-nudge drops it, chip-train refuses an export with it', async () => {
+    const d = freshDir();
+    copyData(d);
+    const model = JSON.parse(readFileSync(join(dir, 'init.json'), 'utf8'));
+    writeJson(d, 'nudged.json', { ...model, loss: { ...model.loss, nudge: 0.01 } });
+    const exportArgs = ['export', '--model', 'nudged.json', '--train', '--slots', '2', '--batch', '4', '--out', 'cfg'];
+    expectUserError(await runCli(exportArgs, d), 'nudged.json: loss.nudge is 0.01', 'off-chip only', '--without-nudge');
+    expect(existsSync(join(d, 'cfg'))).toBe(false);
+    expectUserError(await runCli(['export', '--model', 'nudged.json', '--without-nudge', '--out', 'x'], d), '--without-nudge', '--train');
+    await runCliOk([...exportArgs, '--without-nudge'], d);
+    const exported = readJson<{ model: { loss: Record<string, unknown> } }>(d, 'cfg/export.json');
+    expect(exported.model.loss).toEqual(model.loss);
+    for (const image of ['spec.json', 'placement.json', 'routing.json']) expect(readFileSync(join(d, 'cfg', image), 'utf8')).toEqual(readFileSync(join(dir, 'cfg', image), 'utf8'));
+    // An export.json edited by hand to carry the nudge: chip-train refuses it and writes nothing.
+    writeJson(d, 'cfg/export.json', { ...exported, model: { ...exported.model, loss: { ...exported.model.loss, nudge: 0.5 } } });
+    const before = readdirSync(d).sort();
+    expectUserError(await runCli(['chip-train', '--config', 'cfg', '--data', 'small.csv', '--epochs', '1', '--quiet', '--out', 'm.json'], d), 'export.json: model.loss.nudge is 0.5', 'off-chip only');
+    expect(readdirSync(d).sort()).toEqual(before);
   });
 
   it('bad flags: more slots than the config has; --train with int8; --batch without --train', async () => {

@@ -7,6 +7,7 @@ import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
 import type { LifConstants } from '../../src/numerics/lif.js';
 import { flushTensor, opPath } from '../../src/engine/op-path.js';
 import { FLT_MIN } from '../../src/numerics/flush.js';
+import { silentLabelNudgeKernel } from '../../src/engine/silent-label-nudge-kernel.js';
 import { ttfsLossKernel, type TtfsLoss, type TtfsLossAttrs } from '../../src/engine/ttfs-loss-kernel.js';
 import { runTypedKernel, type TypedKernel } from '../../src/engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../../src/engine/update-kernel.js';
@@ -251,7 +252,7 @@ describe('op path = typed kernels (cpu backend)', () => {
   });
 
   it('maps every kernel name to its op-path function', () => {
-    expect(Object.keys(opPath).sort()).toEqual([lifAdjointKernel.name, lifForwardKernel.name, ttfsLossKernel.name, updateKernel.name].sort());
+    expect(Object.keys(opPath).sort()).toEqual([lifAdjointKernel.name, lifForwardKernel.name, silentLabelNudgeKernel.name, ttfsLossKernel.name, updateKernel.name].sort());
   });
 
   for (const c of CASES) for (const dyadic of [true, false]) chainTest(c, dyadic);
@@ -365,6 +366,33 @@ describe('op path = typed kernels (cpu backend)', () => {
       expectSame(x[0].values, y[0].values, 'first spikes');
       expectElementwise(x[1].values, y[1].values, 'loss terms');
       expectElementwise(x[2].values, y[2].values, 'errors');
+    }
+  });
+
+  it('silent-label nudge: op path = typed kernel bit for bit (signed zeros too); a small case by hand', () => {
+    // By hand: T = 4, H = 2, N = 2, B = 3. Sample 0 (label 1, silent) has input spikes (2, 1), sample 2
+    // (label 1, first spike at T-1 = 3: no error either) (2, 1); sample 1's label neuron spikes.
+    const s = [[[1, 0], [0, 1], [1, 0], [0, 0]], [[1, 1], [0, 0], [0, 0], [0, 0]], [[1, 1], [1, 0], [0, 0], [0, 0]]];
+    const small = [tf.tensor3d(s.flat(2), [3, 4, 2], 'bool'), tf.tensor2d([1, 4, 2, 4, 3, 3], [3, 2], 'int32'), tf.tensor1d([1, 0, 1], 'int32')];
+    const hand = [-0, fround(4 * fround(-0.5 / 3)), -0, fround(2 * fround(-0.5 / 3))];
+    for (const run of [typed, ops]) expect(outputs(run, silentLabelNudgeKernel, small, { nudges: [0.5], batchSize: 3 })[0].values).toEqual(hand);
+    tf.dispose(small);
+    const rng = new MT19937(23);
+    for (const [K, B, T, H, N] of [
+      [1, 9, 20, 30, 3],
+      [3, 8, 25, 17, 4],
+    ]) {
+      const spikes = Uint8Array.from({ length: K * B * T * H }, () => (rng.rand() < 0.1 ? 1 : 0));
+      const first = Int32Array.from({ length: K * B * N }, () => T - 3 + rng.randint(4)); // T-3 .. T: some silent
+      const labels = Int32Array.from({ length: K * B }, () => rng.randint(N));
+      const inputs = [tf.tensor3d(spikes, [K * B, T, H], 'bool'), tf.tensor2d(first, [K * B, N], 'int32'), tf.tensor1d(labels, 'int32')];
+      const attrs = { nudges: Array.from({ length: K }, () => rng.rand()), batchSize: B };
+      const x = outputs(typed, silentLabelNudgeKernel, inputs, attrs);
+      const y = outputs(ops, silentLabelNudgeKernel, inputs, attrs);
+      tf.dispose(inputs);
+      expect(y[0].shape).toEqual(K === 1 ? [H, N] : [K, H, N]);
+      expect(x[0].values.filter((v) => v !== 0).length, 'entries the nudge moves').toBeGreaterThan(H);
+      expect(y[0].values).toEqual(x[0].values);
     }
   });
 
