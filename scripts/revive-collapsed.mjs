@@ -7,8 +7,8 @@
 //   npm run build && node scripts/revive-collapsed.mjs [--config results/sweep/exact-1/ten-seeds/t50.json]
 //       [--seed 9] [--collapse-at 25] [--epochs 40] [--nudge 0.01] [--out results/training-collapse/revive]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { linePanels } from './lib/line-panels.mjs';
 
@@ -39,15 +39,19 @@ function readCsv(path) {
   return Object.fromEntries(cols.map((c, i) => [c, rows.map((r) => r[i])]));
 }
 
-// 1. Up to the collapse, keeping the checkpoint (the state after epoch collapseAt).
-train('plain', ['--epochs', String(collapseAt), '--keep-checkpoint']);
+// 1. Up to the collapse without the nudge (the preset's is switched off), keeping the checkpoint (the
+// state after epoch collapseAt).
+train('plain', ['--epochs', String(collapseAt), '--keep-checkpoint', '--loss.nudge', '0']);
 // 2. The same state, with the nudge: the checkpoint's settings say loss.nudge, as the flag will.
 const ckpt = JSON.parse(readFileSync(join(out, 'plain.json.ckpt.json'), 'utf8'));
 ckpt.config.loss.nudge = nudge;
 writeFileSync(join(out, 'nudged.json.ckpt.json'), JSON.stringify(ckpt));
 copyFileSync(join(out, 'plain.csv'), join(out, 'nudged.csv'));
-train('plain', ['--epochs', String(epochs), '--resume']);
+train('plain', ['--epochs', String(epochs), '--resume', '--loss.nudge', '0']);
 train('nudged', ['--epochs', String(epochs), '--resume', '--loss.nudge', String(nudge)]);
+
+// The curves are the result; the two models are not needed.
+for (const name of ['plain', 'nudged']) rmSync(join(out, `${name}.json`));
 
 const plain = readCsv(join(out, 'plain.csv'));
 const nudged = readCsv(join(out, 'nudged.csv'));
@@ -67,7 +71,7 @@ const svgPath = join(out, 'revive.svg');
 writeFileSync(
   svgPath,
   linePanels({
-    title: `seed ${seed}: the state after epoch ${collapseAt} continued as it was, and with the silent-label nudge`,
+    title: `${basename(config, '.json')}, seed ${seed}: the state after epoch ${collapseAt} continued as it was, and with the silent-label nudge`,
     panels: [
       { label: 'validation accuracy (%)', min: 30, max: 100, series: series('validationAccuracy', 100) },
       { label: 'output spikes / sample', log: true, series: series('spikesPerSample2') },

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { silentLabelNudgeOps } from './op-path/silent-label-nudge.js';
+import type * as tf from '@tensorflow/tfjs-core';
 import { silentLabelNudgeKernel } from './silent-label-nudge-kernel.js';
 import { runTypedKernel } from './typed-kernel.js';
 
@@ -16,12 +15,11 @@ import { runTypedKernel } from './typed-kernel.js';
  *
  * inputs: the output layer's input spikes [K*B, T, H] (bool), its first spikes [K*B, N] (int32, T when
  * silent), labels [K*B] (int32); one nudge per trial (K of them) and B per trial.
- * Returns the term to add to the output layer's gradient, [H, N] for K = 1 or [K, H, N]: the typed
- * kernel where typed kernels run in place (cpu, wasm: it reads only the silent samples), else tf ops
- * (webgpu; on tensorflow runTypedKernel takes the op path), with the same bits.
+ * Returns the term to add to the output layer's gradient, [H, N] for K = 1 or [K, H, N], with the same
+ * bits on every backend: the typed kernel on cpu and wasm and its WGSL shader on webgpu read only the
+ * silent samples; the native backend runs it as tf ops (op-path/silent-label-nudge.ts).
  */
 export function silentLabelNudge(inputs: tf.Tensor3D, firstSpikes: tf.Tensor2D, labels: tf.Tensor1D, nudges: number[], batchSize: number): tf.Tensor {
-  const attrs = { nudges, batchSize };
-  const [term] = tf.getBackend() === 'webgpu' ? silentLabelNudgeOps([inputs, firstSpikes, labels], attrs) : runTypedKernel(silentLabelNudgeKernel, [inputs, firstSpikes, labels], attrs);
+  const [term] = runTypedKernel(silentLabelNudgeKernel, [inputs, firstSpikes, labels], { nudges, batchSize });
   return term;
 }

@@ -136,17 +136,18 @@ const TWIN: TrainConfig = {
 };
 
 /**
- * The exact-EventProp column of the contract's table (Wunderlich & Pehle), run with this discretisation
- * at a step of 0.25 ms: inputs over 0-30 ms, a 40 ms window, softmax temperature 0.5 ms and regulariser
- * tau1 6.4 ms (loss times are in steps). At 1 ms steps these loss settings are sharper than the time grid
- * (first spikes tie) and the same network reaches about 90 %.
+ * The exact-EventProp network, window and encoding (Wunderlich & Pehle: 5-200-3, inputs over 0-30 ms, a
+ * 40 ms window), run with this discretisation at a step of 0.25 ms (at 1 ms the published loss
+ * settings are sharper than the time grid and the network reaches about 90 %), 100 epochs.
  *
- * One departure from the table: the regulariser strength a is 0.01, not 0.003. With 0.003 the
- * cross-entropy drives the output layer towards silence (a silent wrong neuron is its optimum) and
- * nothing holds the label neuron up; once label neurons fall silent they get no error, the rest are
- * pushed later still: 3 of 10 seeds collapsed within 25 epochs and 6 of 10 peaked in the first 25
- * (results/training-collapse/README.md). With 0.01 the output keeps about 3-4 spikes per sample and no
- * seed ends more than 0.9 points below its best validation epoch (docs/training-collapse.md).
+ * Two departures from the published table, both because the output layer can fall silent and a silent
+ * label neuron gets no error under the contract (docs/training-collapse.md):
+ * - the silent-label nudge, loss.nudge 0.01 (off-chip only: export --train refuses it, --without-nudge
+ *   drops it): with it no seed collapses, and a collapsed network recovers;
+ * - the loss, optimiser and initialisation of trial 50 of the worst-seed sweep exact-1 (selected on
+ *   seeds 100-103; results/sweep/exact-1/summary.md), instead of the table's (xi 2 steps = 0.5 ms,
+ *   alpha 0.003, tau1 25.6 steps, Adam 0.005, gamma 0.95, batch 32, the twin's initialisation): the
+ *   table's settings with the nudge reach 97.39 ± 0.47 % (10 seeds), these 97.8 % (results/accuracy.md).
  */
 const EXACT: TrainConfig = {
   ...TWIN,
@@ -154,10 +155,11 @@ const EXACT: TrainConfig = {
   hidden: [200],
   steps: 160,
   neuron: { ...TWIN.neuron, dtMs: 0.25 },
-  loss: { type: 'ttfs-ce', xi: 2, alpha: 0.01, tau1: 25.6 },
+  loss: { type: 'ttfs-ce', xi: 1.453369949494499, alpha: 0.018711348561721648, tau1: 36.86510670296616, nudge: 0.01 },
   encoding: { type: 'latency', tMin: 0, tMax: 120, bias: true },
-  optimiser: { ...TWIN.optimiser, lr: 0.005, weightDecay: 0 },
-  batch: 32,
+  init: { hidden: { mu: 3.1607767514304825, sigma: 2.616763755862815 }, output: { mu: 4.087011390027261, sigma: 3.06814495894498 } },
+  optimiser: { ...TWIN.optimiser, lr: 0.0037439140092151903, weightDecay: 0, gamma: 0.9584415754797135 },
+  batch: 40,
   epochs: 100,
 };
 

@@ -5,6 +5,7 @@ import { yinyangDataset } from '../../src/data/yinyang.js';
 import { backendNote, useBackend } from '../../src/engine/backend.js';
 import { disposeTrace, forward, gradients, stackedTtfsLoss, ttfsLoss, type EngineNetwork } from '../../src/engine/network.js';
 import { lifForwardKernel } from '../../src/engine/lif-forward-kernel.js';
+import { silentLabelNudgeKernel } from '../../src/engine/silent-label-nudge-kernel.js';
 import { runTypedKernel } from '../../src/engine/typed-kernel.js';
 import { updateKernel, type UpdateAttrs } from '../../src/engine/update-kernel.js';
 import { adapterName, probeAdapter } from '../../src/engine/webgpu/adapter.js';
@@ -184,6 +185,32 @@ describe.skipIf(reason !== null)('webgpu kernels', () => {
     expect(Array.from(refS).indexOf(1)).toBe(41);
     expect(mismatches(gpuS, refS)).toBe(0);
     expect(mismatches(gpuD, refD)).toBe(0);
+  });
+
+  it('the silent-label nudge shader gives the typed kernel\'s bits, whole and a slice of samples at a time', async () => {
+    const r = uniform(12);
+    const [K, B, T, H, N] = [3, 6, 30, 40, 3];
+    const spikes = Uint8Array.from({ length: K * B * T * H }, () => (r() < 0.1 ? 1 : 0));
+    const first = Int32Array.from({ length: K * B * N }, () => T - 3 + Math.floor(r() * 4)); // some at T-1 or silent
+    const labels = Int32Array.from({ length: K * B }, () => Math.floor(r() * N));
+    const attrs = { nudges: [0.3, 0.01, 0.7], batchSize: B };
+    const run = async (backend: string) => {
+      await useBackend(backend as 'cpu');
+      const inputs = [tf.tensor3d(spikes, [K * B, T, H], 'bool'), tf.tensor2d(first, [K * B, N], 'int32'), tf.tensor1d(labels, 'int32')];
+      const [out] = runTypedKernel(silentLabelNudgeKernel, inputs, attrs);
+      const data = await out.data();
+      tf.dispose([...inputs, out]);
+      return data;
+    };
+    const ref = await run('cpu');
+    expect(count(ref)).toBeGreaterThan(H);
+    expect(mismatches(await run('webgpu'), ref)).toBe(0);
+    limitBindingForTests(4 * T * H * 4); // 4 samples of spikes per slice (aligned): trials of 6 straddle slices
+    try {
+      expect(mismatches(await run('webgpu'), ref)).toBe(0);
+    } finally {
+      limitBindingForTests(null);
+    }
   });
 
   it('tensors larger than the adapter binds at once run a slice of samples at a time, with the same bits', async () => {

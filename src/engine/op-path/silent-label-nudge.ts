@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SilentLabelNudgeAttrs } from '../silent-label-nudge-kernel.js';
 
 /**
- * `silentLabelNudgeKernel` (same inputs, attributes and output) as plain tf ops, for backends without
- * typed kernels in place (webgpu, tensorflow): an integer matrix product over the samples, exact in
- * float32 while the counts stay below 2^24, scaled once per trial, so it gives the kernel's bits.
+ * `silentLabelNudgeKernel` (same inputs, attributes and output) as plain tf ops, for the native
+ * `tensorflow` backend: an integer matrix product over the samples, exact in float32 while the counts
+ * stay below 2^24, scaled once per trial, so it gives the kernel's bits. It reads every sample and
+ * makes float copies of the spikes; the kernels read only the silent samples.
  */
 export function silentLabelNudgeOps([s, firstSpikes, labels]: tf.Tensor[], { nudges, batchSize }: SilentLabelNudgeAttrs): tf.Tensor[] {
   return [

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { WebGpuBackendLike } from './gpu-program.js';
 import { lifAdjointGpu } from './lif-adjoint.js';
 import { lifForwardGpu } from './lif-forward.js';
+import { silentLabelNudgeGpu } from './silent-label-nudge.js';
 import { stackedUpdateGpu } from './stacked-update.js';
 import { ttfsLossGpu } from './ttfs-loss.js';
 
@@ -11,4 +12,5 @@ export const WEBGPU_KERNELS: Record<string, (backend: WebGpuBackendLike, inputs:
   S2PropTtfsLoss: ttfsLossGpu,
   S2PropLifAdjoint: lifAdjointGpu,
   S2PropStackedUpdate: stackedUpdateGpu,
+  S2PropSilentLabelNudge: silentLabelNudgeGpu,
 };
