@@ -95,6 +95,28 @@ describe.concurrent('chip-grad and chip-train', () => {
     expect(readJson<Model>(d, 'loop.json').layers).toEqual(readJson<Model>(d, 'off.json').layers);
   });
 
+  it('chip-loop applies the silent-label nudge off-chip exactly as s2prop train does', async () => {
+    const d = freshDir();
+    copyData(d);
+    // Output neuron 0 never fires at the start: its samples have a silent label neuron for the nudge.
+    const model = JSON.parse(initModelText('twin', 3, [20]));
+    for (const row of model.layers[1].weights) row[0] = -1;
+    writeJson(d, 'init.json', { ...model, loss: { ...model.loss, nudge: 0.5 } });
+    await runCliOk(['export', '--model', 'init.json', '--quant', 'float32', '--slots', '3', '--out', 'f32'], d);
+    const data = ['--train', 'small.csv', '--validation', 'small.csv', '--test', 't.csv', '--seed', '3', '--batch', '22', '--backend', 'wasm'];
+    const r = await runCli(['chip-loop', '--config', 'f32', '--model', 'init.json', ...data, '--epochs', '2', '--out', 'loop.json'], d);
+    expect(r.status, r.stderr).toBe(0);
+    const train = (out: string, more: string[] = []) => runCliOk(['train', '--init', 'init.json', ...data, '--epochs', '2', '--quiet', '--out', out, ...more], d);
+    await train('off.json');
+    expect(readJson<Model>(d, 'loop.json').layers).toEqual(readJson<Model>(d, 'off.json').layers);
+    // Not vacuous: without weight decay, the weights into the silent neuron move only by the nudge.
+    await train('nudged.json', ['--optimiser.weightDecay', '0']);
+    await train('plain.json', ['--optimiser.weightDecay', '0', '--loss.nudge', '0']);
+    const column0 = (name: string) => readJson<Model>(d, name).layers[1].weights.map((row) => row[0]);
+    expect(column0('plain.json').every((w) => w === -1)).toBe(true);
+    expect(Math.max(...column0('nudged.json'))).toBeGreaterThan(-1);
+  });
+
   it('chip-grad on an inference export says it needs a training export', async () => {
     const d = freshDir();
     writeText(d, 'init.json', initModelText('twin', 1, [10]));
