@@ -5,10 +5,11 @@
 //
 //   node scripts/plot-training-collapse.mjs [--runs results/training-collapse/runs] [--seeds 0,2,6]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { linePanels } from './lib/line-panels.mjs';
+import { readColumns } from './lib/run-cli.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
@@ -18,13 +19,6 @@ const arg = (name, fallback) => {
 const runs = resolve(root, arg('runs', 'results/training-collapse/runs'));
 const outDir = join(runs, '..');
 const seeds = arg('seeds', '0,2,6').split(',').map(Number);
-
-function readCsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const cols = head.split(',');
-  const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], Number(v)])));
-  return Object.fromEntries(cols.map((c) => [c, rows.map((r) => r[c])]));
-}
 
 function write(name, svg) {
   const path = join(outDir, `${name}.svg`);
@@ -42,7 +36,7 @@ function write(name, svg) {
 for (const seed of seeds) {
   const path = join(runs, 'a0.003', `seed-${seed}.csv`);
   if (!existsSync(path)) continue;
-  const d = readCsv(path);
+  const d = readColumns(path);
   const x = d.epoch;
   const s = (name, y, extra = {}) => ({ name, x, y, ...extra });
   write(
@@ -72,7 +66,7 @@ const seedFiles = (folder) =>
 for (const folder of ['a0.003', 'final']) {
   if (!existsSync(join(runs, folder))) continue;
   const series = seedFiles(folder).map((f) => {
-    const d = readCsv(join(runs, folder, f));
+    const d = readColumns(join(runs, folder, f));
     return { name: f.replace('.csv', ''), x: d.epoch, y: d.validationAccuracy.map((v) => 100 * v) };
   });
   write(`validation-${folder}`, linePanels({ title: `validation accuracy per epoch, ${folder === 'a0.003' ? 'exact preset with a = 0.003 (before)' : 'exact preset with a = 0.01 (after)'}`, panels: [{ label: 'validation accuracy (%)', min: 30, max: 100, series }, { label: 'zoom (%)', min: 93, max: 99, series }], panelHeight: 200 }));
@@ -81,7 +75,7 @@ for (const folder of ['a0.003', 'final']) {
 // The settings tried, on the seeds that collapsed first: validation accuracy and output spikes per sample.
 for (const seed of [2, 6]) {
   const folders = readdirSync(runs).filter((f) => f !== 'final' && existsSync(join(runs, f, `seed-${seed}.csv`))).sort();
-  const data = folders.map((f) => [f, readCsv(join(runs, f, `seed-${seed}.csv`))]);
+  const data = folders.map((f) => [f, readColumns(join(runs, f, `seed-${seed}.csv`))]);
   const series = (col, scale = 1) => data.map(([f, d]) => ({ name: f, x: d.epoch, y: d[col].map((v) => scale * v) }));
   write(
     `settings-seed-${seed}`,
@@ -111,7 +105,7 @@ const table = [
 if (existsSync(exactDir)) {
   const files = readdirSync(exactDir).filter((n) => /^seed-\d+\.csv$/.test(n)).sort((a, b) => parseInt(a.slice(5)) - parseInt(b.slice(5)));
   for (const f of files) {
-    const d = readCsv(join(exactDir, f));
+    const d = readColumns(join(exactDir, f));
     const v = d.validationAccuracy;
     let best = 0;
     let bestAt = 0;

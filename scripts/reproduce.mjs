@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readColumns } from './lib/run-cli.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, fallback) => {
@@ -32,7 +33,7 @@ function trainSeed(seed) {
       if (code !== 0) return reject(new Error(`seed ${seed}: s2prop train exited with ${code}`));
       const model = JSON.parse(readFileSync(out, 'utf8'));
       const m = model.metrics;
-      const perEpoch = validationPerEpoch(join(work, `seed-${seed}.csv`));
+      const perEpoch = readColumns(join(work, `seed-${seed}.csv`)).validationAccuracy;
       const lastValidationAccuracy = perEpoch[perEpoch.length - 1];
       const dropFromBestValidation = +(Math.max(...perEpoch) - lastValidationAccuracy).toFixed(6);
       const row = { seed, bestEpoch: m.bestEpoch, validationAccuracy: m.validationAccuracy, testAccuracy: m.testAccuracy, lastValidationAccuracy, dropFromBestValidation, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
@@ -40,14 +41,6 @@ function trainSeed(seed) {
       resolve(row);
     });
   });
-}
-
-/** The validation accuracy of every epoch, from a `train --log` metrics CSV. */
-function validationPerEpoch(csvPath) {
-  const [header, ...lines] = readFileSync(csvPath, 'utf8').trim().split('\n');
-  const column = header.split(',').indexOf('validationAccuracy');
-  if (column < 0) throw new Error(`${csvPath}: no validationAccuracy column`);
-  return lines.map((line) => Number(line.split(',')[column]));
 }
 
 const queue = Array.from({ length: seeds }, (_, s) => s);

@@ -8,15 +8,10 @@
 //       [--seed 9] [--collapse-at 25] [--epochs 40] [--nudge 0.01] [--out results/training-collapse/revive]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
 import { linePanels } from './lib/line-panels.mjs';
+import { arg, readColumns, root } from './lib/run-cli.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const config = resolve(arg('config', join(root, 'results/sweep/exact-1/ten-seeds/t50.json')));
 const seed = arg('seed', '9');
 const collapseAt = Number(arg('collapse-at', 25));
@@ -30,13 +25,6 @@ function train(name, more) {
   const args = ['--no-wasm-dynamic-tiering', join(root, 'dist/cli/main.js'), 'train', '--preset', 'exact', '--config', config, '--seed', seed, '--backend', 'wasm', '--quiet'];
   const r = spawnSync(process.execPath, [...args, '--out', join(out, `${name}.json`), '--log', join(out, `${name}.csv`), ...more], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`train ${name} exited with ${r.status}`);
-}
-
-function readCsv(path) {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const cols = head.split(',');
-  const rows = lines.map((l) => l.split(',').map(Number));
-  return Object.fromEntries(cols.map((c, i) => [c, rows.map((r) => r[i])]));
 }
 
 // 1. Up to the collapse without the nudge (the preset's is switched off), keeping the checkpoint (the
@@ -53,8 +41,8 @@ train('nudged', ['--epochs', String(epochs), '--resume', '--loss.nudge', String(
 // The curves are the result; the two models are not needed.
 for (const name of ['plain', 'nudged']) rmSync(join(out, `${name}.json`));
 
-const plain = readCsv(join(out, 'plain.csv'));
-const nudged = readCsv(join(out, 'nudged.csv'));
+const plain = readColumns(join(out, 'plain.csv'));
+const nudged = readColumns(join(out, 'nudged.csv'));
 const rows = plain.epoch.map((e, i) => [e, plain.validationAccuracy[i], nudged.validationAccuracy[i], plain.spikesPerSample2[i], nudged.spikesPerSample2[i]]);
 writeFileSync(
   join(out, 'curves.csv'),

@@ -39,6 +39,14 @@ export function stats(xs) {
   return { mean, std, min: Math.min(...xs), max: Math.max(...xs) };
 }
 
+/** A numeric CSV (a metrics log: `train --log`, diagnose-training.mjs) as one array per column. */
+export function readColumns(path) {
+  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  const rows = lines.map((l) => l.split(',').map(Number));
+  return Object.fromEntries(cols.map((c, i) => [c, rows.map((r) => r[i])]));
+}
+
 export const pct = (x) => `${(100 * x).toFixed(2)} %`;
 
 export const arg = (name, fallback) => {
